@@ -1,0 +1,94 @@
+"""Exact moments of dropped activations, and Monte Carlo estimates to check them.
+
+For one activation :math:`h` and drop probability :math:`p` (keep :math:`q = 1 - p`):
+
+* inverted dropout, :math:`h' = m h / q`:
+  :math:`\\mathbb{E}[h'] = h`, :math:`\\operatorname{Var}[h'] = h^2 p / q`;
+* classic dropout in training, :math:`h' = m h`:
+  :math:`\\mathbb{E}[h'] = q h`, :math:`\\operatorname{Var}[h'] = h^2 p q`.
+
+Both follow from :math:`\\mathbb{E}[m] = \\mathbb{E}[m^2] = q`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+from .functional import classic_dropout, dropout
+from .masks import RngLike, as_generator
+from .validation import check_probability, check_real_array
+
+__all__ = ["Moments", "MonteCarloMoments", "dropout_moments", "monte_carlo_moments"]
+
+Kind = Literal["inverted", "classic"]
+
+
+class Moments(NamedTuple):
+    """Mean and variance, element-wise."""
+
+    mean: np.ndarray
+    var: np.ndarray
+
+
+class MonteCarloMoments(NamedTuple):
+    """Sample mean and variance with their standard errors, element-wise.
+
+    ``se_mean`` is :math:`s / \\sqrt{n}`; ``se_var`` is
+    :math:`\\sqrt{(\\hat\\mu_4 - s^4) / n}`, the large-sample standard error of a
+    sample variance (:math:`\\hat\\mu_4` the sample fourth central moment).
+    """
+
+    mean: np.ndarray
+    var: np.ndarray
+    se_mean: np.ndarray
+    se_var: np.ndarray
+    n: int
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in ("inverted", "classic"):
+        raise ValueError(f"kind must be 'inverted' or 'classic'; got kind={kind!r}")
+
+
+def dropout_moments(h, p: float, kind: Kind = "inverted") -> Moments:
+    """Exact mean and variance of the dropped activation ``h'`` in training.
+
+    Inverted: :math:`(h,\\; h^2 p/(1-p))`; classic: :math:`((1-p) h,\\; h^2 p (1-p))`.
+    At :math:`p = 1` both layers output exact zeros, so both moments are 0.
+    """
+    p = check_probability(p, "p")
+    _check_kind(kind)
+    h = check_real_array(h, "h").astype(np.float64)
+    if p == 1.0:
+        return Moments(np.zeros_like(h), np.zeros_like(h))
+    q = 1.0 - p
+    if kind == "inverted":
+        return Moments(h.copy(), h**2 * p / q)
+    return Moments(q * h, h**2 * p * q)
+
+
+def monte_carlo_moments(
+    h, p: float, n: int, rng: RngLike = None, kind: Kind = "inverted"
+) -> MonteCarloMoments:
+    """Estimate the moments of ``h'`` from ``n`` independent dropout draws.
+
+    Each of the ``n`` samples applies a fresh mask to the whole of ``h``; the
+    statistics are taken over the sample axis, element by element.
+    """
+    p = check_probability(p, "p")
+    _check_kind(kind)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n must be an integer >= 2; got n={n!r}")
+    h = check_real_array(h, "h").astype(np.float64)
+    gen = as_generator(rng)
+    tiled = np.broadcast_to(h, (int(n),) + h.shape)
+    fn = dropout if kind == "inverted" else classic_dropout
+    samples = fn(tiled, p, rng=gen)
+    mean = samples.mean(axis=0)
+    centred = samples - mean
+    var = (centred**2).sum(axis=0) / (n - 1)
+    mu4 = (centred**4).mean(axis=0)
+    se_var = np.sqrt(np.maximum(mu4 - var**2, 0.0) / n)
+    return MonteCarloMoments(mean, var, np.sqrt(var / n), se_var, int(n))

@@ -1,0 +1,73 @@
+"""Argument checks shared by the NumPy and PyTorch implementations.
+
+Every public function that takes a drop probability validates it here, so the
+error messages are the same everywhere in the course.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check_probability", "check_real_array", "float_dtype_for"]
+
+
+def check_probability(value: Any, name: str = "p") -> float:
+    """Return ``value`` as a Python float after checking it is a probability.
+
+    A probability here is a real number :math:`v` with :math:`0 \\le v \\le 1`.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real scalar (a string, ``None``, a bool, a complex
+        number or an array).
+    ValueError
+        If ``value`` is NaN, infinite or outside the closed interval [0, 1].
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name} must be a real number in the closed interval [0, 1]; "
+            f"got {name}={value!r} of type {type(value).__name__}"
+        )
+    v = float(value)
+    if math.isnan(v) or math.isinf(v) or not 0.0 <= v <= 1.0:
+        raise ValueError(
+            f"{name} must be a probability in the closed interval [0, 1]; got {name}={value!r}"
+        )
+    return v
+
+
+def float_dtype_for(dtype: np.dtype) -> np.dtype:
+    """The floating dtype a dropout output has for an input of ``dtype``.
+
+    Floating inputs keep their precision; booleans and integers become float64.
+    """
+    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
+def check_real_array(x: Any, name: str = "x") -> np.ndarray:
+    """Convert ``x`` to an array of real numbers (bool, integer or float).
+
+    The input is never modified; the returned array may share memory with it,
+    so callers must not write into it.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` cannot be read as an array of real numbers (strings, objects,
+        complex numbers).
+    """
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of real numbers; got {type(x).__name__}") from exc
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must be an array of real numbers (bool, integer or float); "
+            f"got an array of dtype {arr.dtype}"
+        )
+    return arr
