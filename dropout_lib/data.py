@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import shutil
 import subprocess
@@ -166,7 +167,7 @@ def find_fashion_mnist(root: str | os.PathLike | None = None) -> Path | None:
 
 
 def download_fashion_mnist(
-    dest: str | os.PathLike | None = None, base_url: str = MIRROR, timeout: float = 60.0
+    dest: str | os.PathLike | None = None, base_url: str | None = None, timeout: float = 60.0
 ) -> Path:
     """Download the four ``.gz`` files into ``dest`` (default: the cache directory).
 
@@ -174,8 +175,9 @@ def download_fashion_mnist(
     (an atomic rename) only after its decompressed SHA-256 matches. A failed,
     interrupted or corrupt download removes the temporary file, so no partial
     file is ever left under the final name. Files already present and verified
-    are not downloaded again.
+    are not downloaded again. ``base_url`` defaults to :data:`MIRROR`.
     """
+    base_url = MIRROR if base_url is None else base_url
     dest = Path(dest) if dest is not None else cache_dir()
     dest.mkdir(parents=True, exist_ok=True)
     for name, sha in FILES.items():
@@ -198,6 +200,8 @@ def download_fashion_mnist(
             if digest != sha:
                 raise OSError(f"checksum mismatch for {url}: got {digest[:12]}..., expected {sha[:12]}...")
             os.replace(tmp, dest / (name + ".gz"))
+        except (http.client.HTTPException, ValueError) as exc:
+            raise OSError(f"download of {url} failed: {type(exc).__name__}: {exc}") from exc
         finally:
             tmp.unlink(missing_ok=True)
     return dest

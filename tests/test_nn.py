@@ -1,0 +1,121 @@
+"""Tests for dropout_lib.nn: our PyTorch Dropout and ClassicDropout layers."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dropout_lib.nn import ClassicDropout, Dropout, keep_mask
+
+Z = 6.0
+
+
+def test_eval_mode_is_identity_and_train_mode_drops():
+    layer = Dropout(0.5)
+    x = torch.ones(10_000)
+    layer.eval()
+    assert torch.equal(layer(x), x)
+    layer.train()
+    out = layer(x)
+    assert set(out.unique().tolist()) == {0.0, 2.0}
+
+
+@settings(max_examples=50, deadline=None)
+@given(p=st.floats(0.01, 0.99), seed=st.integers(0, 10_000))
+def test_backward_equals_mask_times_scale(p, seed):
+    gen = torch.Generator().manual_seed(seed)
+    layer = Dropout(p, generator=gen)
+    x = torch.rand(500, dtype=torch.float64) + 0.5  # no zeros, so out != 0 marks kept entries
+    x.requires_grad_(True)
+    out = layer(x)
+    out.sum().backward()
+    mask = (out != 0).double()
+    torch.testing.assert_close(x.grad, mask / (1 - p))
+    torch.testing.assert_close(out, mask * x / (1 - p))
+
+
+def test_gradient_against_autograd_of_explicit_formula():
+    torch.manual_seed(0)
+    x = torch.randn(200, 30, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(30, dtype=torch.float64)
+    layer = Dropout(0.3, generator=torch.Generator().manual_seed(1))
+    (layer(x) @ w).sum().backward()
+    mask = keep_mask(x, 0.7, torch.Generator().manual_seed(1)).double()
+    x2 = x.detach().clone().requires_grad_(True)
+    ((x2 * mask / 0.7) @ w).sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.8])
+def test_statistics_match_torch_functional_dropout(p):
+    n = 400_000
+    x = torch.ones(n)
+    torch.manual_seed(0)
+    ours = Dropout(p)(x)
+    theirs = F.dropout(x, p, training=True)
+    tol = Z * math.sqrt(2 * p * (1 - p) / n)  # difference of two independent fractions
+    assert abs((ours == 0).float().mean().item() - (theirs == 0).float().mean().item()) < tol
+    assert abs((ours == 0).float().mean().item() - p) < Z * math.sqrt(p * (1 - p) / n)
+    # kept values carry the same scale factor 1 / (1 - p)
+    torch.testing.assert_close(ours[ours != 0].unique(), theirs[theirs != 0].unique())
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_dtype_preserved(dtype):
+    x = torch.ones(100, dtype=dtype)
+    assert Dropout(0.5)(x).dtype == dtype
+    assert ClassicDropout(0.5)(x).dtype == dtype
+    assert ClassicDropout(0.5).eval()(x).dtype == dtype
+
+
+def test_mask_is_built_on_the_input_device():
+    # the meta device stands in for a GPU: a mask made on the CPU would fail to combine with it
+    x = torch.empty(4, 5, device="meta")
+    assert keep_mask(x, 0.5).device.type == "meta"
+    assert Dropout(0.5)(x).device.type == "meta"
+    assert ClassicDropout(0.5)(x).device.type == "meta"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_on_gpu():
+    x = torch.ones(1000, device="cuda")
+    assert Dropout(0.5)(x).device.type == "cuda"
+
+
+def test_p_edge_cases():
+    x = torch.tensor([float("inf"), -1.0, 2.0], requires_grad=True)
+    out = Dropout(1.0)(x)
+    assert torch.equal(out, torch.zeros(3))
+    out.sum().backward()
+    assert torch.equal(x.grad, torch.zeros(3))
+    assert Dropout(0.0)(x) is x
+    assert torch.equal(ClassicDropout(1.0).eval()(x.detach()), torch.zeros(3))
+    assert torch.equal(ClassicDropout(0.0)(x.detach()), x.detach())
+
+
+def test_classic_dropout_train_and_eval():
+    x = torch.arange(1.0, 1001.0)
+    layer = ClassicDropout(0.25)
+    out = layer(x)
+    kept = out != 0
+    assert torch.equal(out[kept], x[kept])
+    layer.eval()
+    torch.testing.assert_close(layer(x), 0.75 * x)
+
+
+def test_model_eval_switches_nested_layers():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 3), Dropout(0.5), ClassicDropout(0.5))
+    model.eval()
+    assert not model[1].training and not model[2].training
+
+
+@pytest.mark.parametrize("cls", [Dropout, ClassicDropout])
+def test_validation_messages(cls):
+    with pytest.raises(ValueError, match=r"p must be .*\[0, 1\].*got p=1.5"):
+        cls(1.5)
+    with pytest.raises(TypeError, match="p must be a real number"):
+        cls("0.5")
+    assert "p=0.3" in repr(cls(0.3))
