@@ -9,57 +9,122 @@ Usage in a notebook's first markdown cell::
 
 It renders the reading and running time and a "verified with" line whose
 versions are read from ``requirements.txt`` at build time, so the page can
-never claim versions the environment does not pin.
+never claim versions the environment does not pin. A requirements file that
+does not pin one of the key packages with ``==`` fails the build.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Iterable
 
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective
 
-KEY_PACKAGES = ("torch", "numpy", "keras", "scikit-learn", "matplotlib", "jupyter-book")
+#: The packages whose pinned versions every chapter page shows, in display order.
+KEY_PACKAGES: tuple[str, ...] = (
+    "torch",
+    "numpy",
+    "keras",
+    "scikit-learn",
+    "matplotlib",
+    "jupyter-book",
+)
+
+_PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*==\s*([^\s;,]+)")
 
 
-def pinned_versions(requirements: Path, names=KEY_PACKAGES) -> dict[str, str]:
-    """Versions pinned with ``==`` in ``requirements``, for the packages in ``names``."""
+def normalize_name(name: str) -> str:
+    """Canonical form of a distribution name (PEP 503): lower case, runs of ``-_.`` -> ``-``."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def parse_pins(text: str) -> dict[str, str]:
+    """Map each distribution pinned exactly (``name==version``) in a requirements text to its version.
+
+    Comments, blank lines, options (``-r``, ``--index-url``), unpinned or range
+    requirements are ignored; extras (``name[extra]==v``) and environment markers
+    (``name==v ; python_version > "3"``) are allowed. Names are normalised with
+    :func:`normalize_name`, so ``scikit_learn==1.0`` is found as ``scikit-learn``.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
     pins: dict[str, str] = {}
-    for line in requirements.read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if "==" in line:
-            name, version = (s.strip() for s in line.split("==", 1))
-            pins[name.lower().replace("_", "-")] = version
-    missing = [n for n in names if n not in pins]
+    for line in text.splitlines():
+        line = line.split("#", 1)[0]
+        match = _PIN.match(line)
+        if match:
+            pins[normalize_name(match.group(1))] = match.group(2)
+    return pins
+
+
+def pinned_versions(requirements: Path, names: Iterable[str] = KEY_PACKAGES) -> dict[str, str]:
+    """Versions pinned with ``==`` in the file ``requirements``, for the packages in ``names``.
+
+    Returns a dict in the order of ``names`` (keys as given). Raises ``ValueError``
+    naming the packages that ``requirements`` does not pin, and ``FileNotFoundError``
+    if the file does not exist.
+    """
+    requirements = Path(requirements)
+    names = list(names)
+    if not names:
+        raise ValueError("names must list at least one package")
+    pins = parse_pins(requirements.read_text(encoding="utf-8"))
+    missing = [n for n in names if normalize_name(n) not in pins]
     if missing:
-        raise ValueError(f"requirements.txt does not pin {missing}")
-    return {n: pins[n] for n in names}
+        raise ValueError(f"{requirements.name} does not pin {missing} with '=='")
+    return {n: pins[normalize_name(n)] for n in names}
+
+
+def verified_with_text(versions: dict[str, str]) -> str:
+    """The sentence shown on every chapter page, e.g. ``torch 2.13.0, numpy 2.4.6``."""
+    return ", ".join(f"{name} {version}" for name, version in versions.items())
 
 
 class CourseMeta(SphinxDirective):
+    """``course-meta``: reading time, running time and the pinned key package versions."""
+
     has_content = False
     option_spec = {"read": directives.unchanged_required, "run": directives.unchanged_required}
 
-    def run(self):
-        root = Path(self.env.srcdir)
-        req = root / "requirements.txt"
+    def run(self) -> list[nodes.Node]:
+        if not self.options:
+            raise self.error("course-meta needs at least one of the options :read: and :run:")
+        req = Path(self.env.srcdir) / "requirements.txt"
         self.env.note_dependency(str(req))
-        versions = pinned_versions(req)
+        try:
+            versions = pinned_versions(req)
+        except (OSError, ValueError) as err:
+            raise self.error(f"course-meta: {err}") from err
+
         box = nodes.container(classes=["course-meta"])
-        para = nodes.paragraph()
-        for label, key in (("Reading time", "read"), ("Running time", "run")):
+        times = nodes.paragraph(classes=["course-meta-times"])
+        for label, key, css in (
+            ("Reading time", "read", "course-meta-read"),
+            ("Running time", "run", "course-meta-run"),
+        ):
             if key in self.options:
-                para += nodes.strong(text=f"{label}: ")
-                para += nodes.Text(self.options[key] + ".  ")
-        box += para
+                item = nodes.inline(classes=["course-meta-item", css])
+                item += nodes.strong(text=f"{label}: ")
+                item += nodes.Text(self.options[key].strip().rstrip("."))
+                times += item
+        box += times
         ver = nodes.paragraph(classes=["verified-with"])
         ver += nodes.strong(text="Verified with: ")
-        ver += nodes.Text(", ".join(f"{k} {v}" for k, v in versions.items()) + " (from requirements.txt).")
+        ver += nodes.Text(verified_with_text(versions))
+        ver += nodes.Text(" (pinned in ")
+        ver += nodes.literal(text="requirements.txt")
+        ver += nodes.Text("; every output on this page is re-checked by ")
+        ver += nodes.literal(text="make test")
+        ver += nodes.Text(").")
         box += ver
         return [box]
 
 
 def setup(app):
     app.add_directive("course-meta", CourseMeta)
-    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "0.2", "parallel_read_safe": True, "parallel_write_safe": True}
