@@ -6,13 +6,26 @@ where :math:`q = 1 - p` is the KEEP probability: :math:`P(m_i = 1) = q`.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
 from .validation import check_probability
 
-__all__ = ["RngLike", "as_generator", "bernoulli_mask"]
+__all__ = [
+    "MASK_METHODS",
+    "ChiSquareResult",
+    "PackedMask",
+    "RngLike",
+    "as_generator",
+    "bernoulli_mask",
+    "binomial_gof_test",
+    "draw_mask",
+    "homogeneity_test",
+    "kept_count_table",
+    "pack_mask",
+    "unpack_mask",
+]
 
 RngLike = np.random.Generator | int | None
 
@@ -41,3 +54,192 @@ def bernoulli_mask(shape: int | Sequence[int], keep_prob: float, rng: RngLike = 
     q = check_probability(keep_prob, "keep_prob")
     gen = as_generator(rng)
     return gen.random(shape) < q
+
+
+# ---------------------------------------------------------------------------
+# Four ways to draw a mask, bit-packed storage, and tests that masks are i.i.d.
+# ---------------------------------------------------------------------------
+
+#: The mask-drawing rules found in the sources, by name (see :func:`draw_mask`).
+MASK_METHODS = ("binomial", "uniform_gt_drop", "uniform_lt_keep", "torch_bernoulli")
+
+
+def _check_shape(shape: Any, name: str = "shape") -> tuple[int, ...]:
+    if isinstance(shape, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an int or a sequence of ints; got {shape!r}")
+    if isinstance(shape, (int, np.integer)):
+        dims: tuple[Any, ...] = (shape,)
+    else:
+        try:
+            dims = tuple(shape)
+        except TypeError as exc:
+            raise TypeError(f"{name} must be an int or a sequence of ints; got {shape!r}") from exc
+    for d in dims:
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+            raise TypeError(f"{name} must contain only ints; got {shape!r}")
+        if d < 0:
+            raise ValueError(f"{name} must not contain negative sizes; got {shape!r}")
+    return tuple(int(d) for d in dims)
+
+
+def draw_mask(
+    shape: int | Sequence[int],
+    keep_prob: float,
+    method: str = "uniform_lt_keep",
+    rng: RngLike = None,
+) -> np.ndarray:
+    """Draw a boolean mask with :math:`P(m_i = \\text{True}) = q` (``keep_prob``) by one of four rules.
+
+    With :math:`p = 1 - q` the drop probability and :math:`u_i \\sim U[0, 1)`:
+
+    ``"binomial"``
+        :math:`m_i \\sim \\mathrm{Binomial}(1, q)` via ``rng.binomial(1, q, shape)``, as the
+        Keras-style NumPy article does (NumPy returns int64 counts; converted to bool here).
+    ``"uniform_gt_drop"``
+        :math:`m_i = [u_i > p]`, the comparison d2l uses (with ``torch.rand``). Since
+        :math:`P(u_i > p) = 1 - p = q` it has the right law, except that at :math:`p = 0`
+        a draw :math:`u_i = 0` (probability :math:`2^{-53}` per element here) is dropped.
+    ``"uniform_lt_keep"``
+        :math:`m_i = [u_i < q]`, as Keras's NumPy backend and :func:`bernoulli_mask` do;
+        exact at both ends (:math:`u_i < 1` always, :math:`u_i < 0` never).
+    ``"torch_bernoulli"``
+        ``torch.empty(shape, dtype=torch.bool).bernoulli_(q)``, PyTorch's own sampler,
+        driven by a ``torch.Generator`` seeded with one 63-bit integer drawn from ``rng``.
+
+    All four give i.i.d. :math:`\\mathrm{Bernoulli}(q)` entries; they differ in cost
+    and in the random stream, so equal seeds give different masks across methods.
+    The result is always a new ``bool`` NumPy array of the requested shape.
+    """
+    dims = _check_shape(shape)
+    q = check_probability(keep_prob, "keep_prob")
+    if not isinstance(method, str) or method not in MASK_METHODS:
+        raise ValueError(f"method must be one of {MASK_METHODS}; got method={method!r}")
+    gen = as_generator(rng)
+    if method == "binomial":
+        return gen.binomial(1, q, size=dims).astype(bool)
+    if method == "uniform_gt_drop":
+        return gen.random(dims) > 1.0 - q
+    if method == "uniform_lt_keep":
+        return bernoulli_mask(dims, q, gen)
+    import torch  # only this method needs PyTorch
+
+    seed = int(gen.integers(0, 2**63 - 1))
+    torch_gen = torch.Generator().manual_seed(seed)
+    mask = torch.empty(dims, dtype=torch.bool).bernoulli_(q, generator=torch_gen)
+    return mask.numpy()
+
+
+class PackedMask(NamedTuple):
+    """A boolean mask stored as bits: ``bits`` holds :math:`\\lceil n/8 \\rceil` bytes for ``n`` entries."""
+
+    bits: np.ndarray
+    shape: tuple[int, ...]
+
+
+def pack_mask(mask: Any) -> PackedMask:
+    """Store a boolean mask with one BIT per entry (``np.packbits``, big-endian bit order).
+
+    A mask of :math:`n` entries costs :math:`\\lceil n/8 \\rceil` bytes instead of
+    :math:`n` (bool) or :math:`4n` (float32). The shape is kept so that
+    :func:`unpack_mask` can drop the padding bits of the last byte. ``mask`` is not modified.
+    """
+    arr = np.asarray(mask)
+    if arr.dtype != np.bool_:
+        raise TypeError(f"mask must be a boolean array; got an array of dtype {arr.dtype}")
+    return PackedMask(np.packbits(arr.ravel()), tuple(int(d) for d in arr.shape))
+
+
+def unpack_mask(packed: PackedMask) -> np.ndarray:
+    """Inverse of :func:`pack_mask`: a new ``bool`` array of the stored shape."""
+    if not isinstance(packed, PackedMask):
+        raise TypeError(f"packed must be a PackedMask from pack_mask; got {type(packed).__name__}")
+    bits = np.asarray(packed.bits)
+    if bits.dtype != np.uint8 or bits.ndim != 1:
+        raise TypeError(f"packed.bits must be a 1-d uint8 array; got dtype {bits.dtype}, ndim {bits.ndim}")
+    shape = _check_shape(packed.shape, "packed.shape")
+    n = int(np.prod(shape, dtype=np.int64))
+    if bits.size != -(-n // 8):
+        raise ValueError(
+            f"packed.bits has {bits.size} bytes but a mask of shape {shape} needs {-(-n // 8)}"
+        )
+    return np.unpackbits(bits, count=n).astype(bool).reshape(shape)
+
+
+class ChiSquareResult(NamedTuple):
+    """A chi-square test: statistic, degrees of freedom, p-value and the tables it compared."""
+
+    statistic: float
+    df: int
+    pvalue: float
+    observed: np.ndarray
+    expected: np.ndarray
+
+
+#: Smallest expected count the chi-square approximation is trusted with (Cochran's rule).
+MIN_EXPECTED = 5.0
+
+
+def kept_count_table(masks: Any) -> np.ndarray:
+    """For masks of shape ``(n_rows, k)``: how many rows keep exactly :math:`j` entries, :math:`j = 0..k`."""
+    arr = np.asarray(masks)
+    if arr.dtype != np.bool_:
+        raise TypeError(f"masks must be a boolean array; got an array of dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[1] < 1:
+        raise ValueError(f"masks must have shape (n_rows, k) with k >= 1; got shape {arr.shape}")
+    return np.bincount(arr.sum(axis=1), minlength=arr.shape[1] + 1)
+
+
+def binomial_gof_test(masks: Any, keep_prob: float) -> ChiSquareResult:
+    """Chi-square goodness-of-fit test of "rows of ``masks`` are i.i.d. :math:`\\mathrm{Bernoulli}(q)`".
+
+    Under that hypothesis the number of kept entries in a row of :math:`k` is
+    :math:`\\mathrm{Binomial}(k, q)`, so the :math:`k + 1` counts of
+    :func:`kept_count_table` are compared with :math:`n \\binom{k}{j} q^j (1-q)^{k-j}` by
+    Pearson's statistic :math:`X^2 = \\sum_j (O_j - E_j)^2 / E_j`, which is
+    asymptotically :math:`\\chi^2_k` (:math:`k + 1` cells, no fitted parameter).
+    The test detects a wrong keep probability AND dependence between entries of a row
+    (a shared coin changes the spread of the count). It needs every
+    :math:`E_j \\ge 5`; otherwise it raises ``ValueError`` (use more rows or a smaller
+    :math:`k`). Requires :math:`0 < q < 1`.
+    """
+    from scipy import stats
+
+    q = check_probability(keep_prob, "keep_prob")
+    if q in (0.0, 1.0):
+        raise ValueError(f"keep_prob must be strictly between 0 and 1 for this test; got {keep_prob!r}")
+    observed = kept_count_table(masks)
+    n_rows, k = int(observed.sum()), observed.size - 1
+    expected = n_rows * stats.binom.pmf(np.arange(k + 1), k, q)
+    if expected.min() < MIN_EXPECTED:
+        raise ValueError(
+            f"an expected count is {expected.min():.2f} < {MIN_EXPECTED}: the chi-square approximation "
+            f"is unreliable; use more rows than n_rows={n_rows} or fewer columns than k={k}"
+        )
+    statistic = float(np.sum((observed - expected) ** 2 / expected))
+    return ChiSquareResult(statistic, k, float(stats.chi2.sf(statistic, k)), observed, expected)
+
+
+def homogeneity_test(mask_sets: Sequence[Any]) -> ChiSquareResult:
+    """Chi-square test that several mask samples (each ``(n_rows, k)``, same ``k``) share one law.
+
+    Builds the :math:`r \\times (k+1)` table of :func:`kept_count_table` rows and applies
+    Pearson's test of homogeneity: :math:`E_{ij} = R_i C_j / N`, statistic asymptotically
+    :math:`\\chi^2_{(r-1)k}` when all samples come from the same distribution. Needs at
+    least two samples and every :math:`E_{ij} \\ge 5`.
+    """
+    from scipy import stats
+
+    tables = [kept_count_table(m) for m in mask_sets]
+    if len(tables) < 2:
+        raise ValueError(f"mask_sets must hold at least two samples; got {len(tables)}")
+    if len({t.size for t in tables}) != 1:
+        raise ValueError("every sample in mask_sets must have the same number of columns k")
+    observed = np.vstack(tables).astype(np.float64)
+    expected = observed.sum(axis=1, keepdims=True) * observed.sum(axis=0, keepdims=True) / observed.sum()
+    if expected.min() < MIN_EXPECTED:
+        raise ValueError(
+            f"an expected count is {expected.min():.2f} < {MIN_EXPECTED}: use more rows per sample"
+        )
+    statistic = float(np.sum((observed - expected) ** 2 / expected))
+    df = (observed.shape[0] - 1) * (observed.shape[1] - 1)
+    return ChiSquareResult(statistic, df, float(stats.chi2.sf(statistic, df)), observed, expected)

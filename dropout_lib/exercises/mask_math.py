@@ -1,0 +1,262 @@
+"""Checkers for chapter 2 (the mask: drawing, scaling and storing it).
+
+* :func:`check_mask_rule`: a function ``fn(shape, p, rng)`` that draws a boolean keep-mask
+  for DROP probability ``p``, exact at ``p = 0`` and ``p = 1``.
+* :func:`check_packing`: a pair ``pack(mask)`` / ``unpack(packed)`` that stores a boolean
+  mask in one bit per entry and restores it exactly.
+* :func:`check_group_mean_variance`: a formula ``fn(d, p, shared)`` for the variance of
+  the mean of ``d`` inverted-dropout outputs of a unit activation, with independent
+  coins (``shared=False``) or one coin for the whole group (``shared=True``).
+
+Each returns True or raises ``AssertionError`` naming the failed property, with a hint.
+
+Statistical tolerance of :func:`check_mask_rule`: with :math:`N` = :data:`N_MASK`
+entries the kept fraction has standard deviation :math:`\\sqrt{pq/N}`; the check
+allows :data:`Z` = 5.5 of them, so a correct function fails with probability
+:math:`2\\Phi(-5.5) \\approx 3.8 \\times 10^{-8}` per call.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = [
+    "BoundaryGenerator",
+    "N_MASK",
+    "P_TEST",
+    "Z",
+    "check_group_mean_variance",
+    "check_mask_rule",
+    "check_packing",
+    "group_mean_variance",
+]
+
+#: entries in the statistical check of :func:`check_mask_rule`
+N_MASK = 200_000
+#: drop probability used for the statistical check (asymmetric, so p and 1 - p differ)
+P_TEST = 0.3
+#: allowed deviation in standard deviations
+Z = 5.5
+
+#: the largest double below 1, the top of numpy's uniform grid
+_TOP = float(np.nextafter(1.0, 0.0))
+
+
+class BoundaryGenerator(np.random.Generator):
+    """A NumPy Generator whose uniform draws hit the extremes of :math:`[0, 1)`.
+
+    ``random`` and ``uniform`` (with the default bounds) return ordinary draws in which
+    every third entry is replaced by 0.0 or by the largest double below 1. A real
+    generator produces each of these with probability :math:`2^{-53}`; this one makes
+    them common, so a mask rule that is wrong only at those values is caught.
+    Every other method (``binomial``, ``integers``, ...) is the real generator's.
+    """
+
+    def _plant(self, u: Any) -> Any:
+        arr = np.asarray(u)
+        if arr.size == 0:
+            return u
+        flat = arr.reshape(-1).copy()
+        flat[0::3] = 0.0
+        flat[1::3][::2] = _TOP if arr.dtype == np.float64 else np.nextafter(arr.dtype.type(1), arr.dtype.type(0))
+        out = flat.reshape(arr.shape).astype(arr.dtype)
+        return out if isinstance(u, np.ndarray) else out[()]
+
+    def random(self, size=None, dtype=np.float64, out=None):  # noqa: D102 - numpy's signature
+        return self._plant(super().random(size, dtype=dtype, out=out))
+
+    def uniform(self, low=0.0, high=1.0, size=None):  # noqa: D102 - numpy's signature
+        u = super().uniform(low, high, size)
+        if low == 0.0 and high == 1.0:
+            return self._plant(u)
+        return u
+
+
+MaskFn = Callable[[tuple, float, np.random.Generator], Any]
+
+
+def _mask_call(fn: MaskFn, shape: tuple, p: float, rng: np.random.Generator, what: str) -> np.ndarray:
+    try:
+        out = fn(shape, p, rng)
+    except Exception as exc:
+        raise AssertionError(
+            f"{what}: your function raised {type(exc).__name__}: {exc}. "
+            "Hint: it must accept a shape tuple, a drop probability p and a numpy Generator rng."
+        ) from exc
+    out = np.asarray(out)
+    if out.shape != tuple(shape):
+        raise AssertionError(f"{what}: the mask has shape {out.shape}; expected {tuple(shape)}.")
+    if out.dtype != np.bool_:
+        raise AssertionError(
+            f"{what}: the mask has dtype {out.dtype}; return a bool array (True = keep). "
+            "Hint: a comparison such as rng.random(shape) < 1 - p already gives bools."
+        )
+    return out
+
+
+def check_mask_rule(fn: MaskFn) -> bool:
+    """Check ``fn(shape, p, rng)``: a bool mask, True = keep, :math:`P(\\text{True}) = 1 - p`.
+
+    Properties, in order: shape and dtype; one coin per entry; kept fraction
+    :math:`1 - p` within :data:`Z` standard deviations (catches keep/drop confusion);
+    exactly all True at :math:`p = 0` and all False at :math:`p = 1`, even when the
+    uniform draws are exactly 0.0 or just below 1 (a :class:`BoundaryGenerator` is
+    passed); equal seeds give equal masks (the function uses ``rng``).
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be a callable fn(shape, p, rng); got {type(fn).__name__}")
+    shape = (30, 40)
+    m = _mask_call(fn, shape, P_TEST, np.random.default_rng(0), f"p={P_TEST}")
+    if m.all() or not m.any():
+        raise AssertionError(
+            f"one coin: at p={P_TEST} the mask {'keeps' if m.all() else 'drops'} every entry. "
+            "Hint: draw one uniform number per entry, rng.random(shape)."
+        )
+    big = _mask_call(fn, (N_MASK,), P_TEST, np.random.default_rng(3), "statistics")
+    kept = float(big.mean())
+    q = 1.0 - P_TEST
+    sd = math.sqrt(P_TEST * q / N_MASK)
+    if abs(kept - P_TEST) <= Z * sd:
+        raise AssertionError(
+            f"keep/drop confusion: with p={P_TEST} your mask keeps {kept:.4f} of the entries, about p. "
+            "Hint: p is the DROP probability; True means keep, with probability 1 - p."
+        )
+    if abs(kept - q) > Z * sd:
+        raise AssertionError(
+            f"keep rate: with p={P_TEST} your mask keeps {kept:.4f} of the entries; a correct rule keeps "
+            f"{q} +/- {Z * sd:.4f} ({Z} standard deviations)."
+        )
+    m0 = _mask_call(fn, shape, 0.0, BoundaryGenerator(np.random.PCG64(1)), "p=0")
+    if not m0.all():
+        raise AssertionError(
+            f"p=0: {int((~m0).sum())} of {m0.size} entries were dropped, but p = 0 must keep everything. "
+            "Hint: a uniform draw can be exactly 0.0, and `u > p` is False for u = 0 = p; "
+            "compare with the keep probability instead: keep when u < 1 - p."
+        )
+    m1 = _mask_call(fn, shape, 1.0, BoundaryGenerator(np.random.PCG64(2)), "p=1")
+    if m1.any():
+        raise AssertionError(
+            f"p=1: {int(m1.sum())} of {m1.size} entries were kept, but p = 1 must drop everything. "
+            "Hint: with u = 0.0, `u <= 1 - p` is True at p = 1; use a strict comparison u < 1 - p."
+        )
+    again = _mask_call(fn, (N_MASK,), P_TEST, np.random.default_rng(3), "reproducibility")
+    if not np.array_equal(again, big):
+        raise AssertionError(
+            "rng: two calls with generators seeded alike gave different masks. "
+            "Hint: draw from the rng argument, not from np.random or torch's global generator."
+        )
+    return True
+
+
+def _packed_nbytes(obj: Any) -> int:
+    if isinstance(obj, np.ndarray):
+        return int(obj.nbytes)
+    if isinstance(obj, (bytes, bytearray)):
+        return len(obj)
+    if isinstance(obj, (tuple, list)):
+        return sum(_packed_nbytes(o) for o in obj)
+    if isinstance(obj, dict):
+        return sum(_packed_nbytes(o) for o in obj.values())
+    return 0  # ints and other small metadata (the shape) are not counted
+
+
+def check_packing(pack: Callable[[np.ndarray], Any], unpack: Callable[[Any], np.ndarray]) -> bool:
+    """Check that ``unpack(pack(mask))`` restores any boolean mask in at most one bit per entry.
+
+    Properties: the round trip returns a bool array equal to ``mask`` with the same
+    shape, for shapes whose size is not a multiple of 8 too; the arrays (or bytes)
+    inside ``pack(mask)`` total at most :math:`\\lceil n/8 \\rceil` bytes; ``pack``
+    does not modify ``mask``.
+    """
+    if not callable(pack) or not callable(unpack):
+        raise TypeError("pack and unpack must both be callables")
+    rng = np.random.default_rng(0)
+    for shape in [(16,), (9,), (1,), (3, 5), (2, 3, 7), (0,), (64, 33)]:
+        mask = rng.random(shape) < 0.6
+        before = mask.copy()
+        try:
+            packed = pack(mask)
+            restored = np.asarray(unpack(packed))
+        except Exception as exc:
+            raise AssertionError(
+                f"shape {shape}: your functions raised {type(exc).__name__}: {exc}. "
+                "Hint: np.packbits and np.unpackbits(bits, count=n) do the bit work."
+            ) from exc
+        if not np.array_equal(mask, before):
+            raise AssertionError("mutation: pack changed the caller's mask in place.")
+        n = mask.size
+        if restored.shape != mask.shape:
+            raise AssertionError(
+                f"shape {shape}: unpack returned shape {restored.shape}. Hint: the last byte holds "
+                f"{(-n) % 8} padding bits for {n} entries; keep the shape and pass count=n to np.unpackbits."
+            )
+        if restored.dtype != np.bool_:
+            raise AssertionError(
+                f"shape {shape}: unpack returned dtype {restored.dtype}; return a bool array (.astype(bool))."
+            )
+        if not np.array_equal(restored, mask):
+            raise AssertionError(
+                f"shape {shape}: the round trip changed {int((restored != mask).sum())} entries. "
+                "Hint: pack and unpack must use the same bit order and the same flattening (C order)."
+            )
+        size = _packed_nbytes(packed)
+        if size > -(-n // 8):
+            raise AssertionError(
+                f"shape {shape}: the packed mask holds {size} bytes for {n} entries; one bit per entry "
+                f"needs only {-(-n // 8)}. Hint: mask.astype(np.uint8) still spends a byte per entry; "
+                "np.packbits puts eight entries in each byte."
+            )
+    return True
+
+
+def group_mean_variance(d: int, p: float, shared: bool) -> float:
+    """Variance of :math:`\\bar y = \\frac1d \\sum_{i=1}^d m_i / q` (inverted dropout of unit activations).
+
+    Independent coins: :math:`\\operatorname{Var}(m_i/q) = p/q`, so
+    :math:`\\operatorname{Var}(\\bar y) = p / (q d)`. One coin shared by the group
+    (a broadcast mask): :math:`\\bar y = m/q`, so :math:`\\operatorname{Var}(\\bar y) = p/q`.
+    Requires :math:`0 \\le p < 1` and :math:`d \\ge 1`.
+    """
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+        raise ValueError(f"d must be a positive integer; got d={d!r}")
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"p must satisfy 0 <= p < 1; got p={p!r}")
+    var_one = p / (1.0 - p)
+    return var_one if shared else var_one / d
+
+
+def check_group_mean_variance(fn: Callable[[int, float, bool], float]) -> bool:
+    """Check a learner's formula ``fn(d, p, shared)`` against :func:`group_mean_variance`.
+
+    Evaluated on a grid of group sizes and drop probabilities, relative tolerance
+    :math:`10^{-9}`; typical mistakes (classic dropout's :math:`pq`, a missing
+    :math:`1/d`, sharing confused with independence) get their own message.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be a callable fn(d, p, shared); got {type(fn).__name__}")
+    for shared in (False, True):
+        for d in (1, 2, 7, 64):
+            for p in (0.0, 0.1, 0.5, 0.8):
+                want = group_mean_variance(d, p, shared)
+                try:
+                    got = float(fn(d, p, shared))
+                except Exception as exc:
+                    raise AssertionError(
+                        f"d={d}, p={p}, shared={shared}: your function raised {type(exc).__name__}: {exc}"
+                    ) from exc
+                if math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-15):
+                    continue
+                q = 1.0 - p
+                hint = "Hint: Var(m/q) = E[m^2]/q^2 - 1 = 1/q - 1 = p/q for one unit."
+                if math.isclose(got, p * q / (1 if shared else d), rel_tol=1e-9):
+                    hint = "You used p*q, the variance of m (or of classic dropout); inverted dropout divides m by q."
+                elif math.isclose(got, group_mean_variance(d, p, not shared), rel_tol=1e-9):
+                    hint = ("You swapped the two cases: averaging d INDEPENDENT coins divides the variance by d; "
+                            "one shared coin does not average out.")
+                raise AssertionError(
+                    f"d={d}, p={p}, shared={shared}: your formula gives {got:.6g}, the variance is {want:.6g}. {hint}"
+                )
+    return True
