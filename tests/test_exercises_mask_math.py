@@ -187,38 +187,41 @@ def test_check_packing_rejects_non_callables():
 # --- check_group_mean_variance ------------------------------------------------------------
 
 
-def test_group_mean_variance_matches_simulation():
+@pytest.mark.parametrize("block", [1, 4, 8])
+def test_group_mean_variance_matches_simulation_with_noise_shape(block):
+    from dropout_lib import dropout
+
     rng = np.random.default_rng(0)
-    p, d, n = 0.3, 8, 200_000
-    q = 1 - p
-    indep = (rng.random((n, d)) < q).mean(axis=1) / q
-    shared = (rng.random(n) < q) / q
-    for sample, is_shared in ((indep, False), (shared, True)):
-        want = group_mean_variance(d, p, is_shared)
-        # the sample variance of n draws has relative sd about sqrt(2/n) for near-normal data and
-        # sqrt((kurtosis - 1)/n) in general; 6 * 0.01 is a generous bound for both here
-        assert abs(sample.var() / want - 1) < 0.06
+    p, d, n = 0.3, 8, 100_000
+    x = np.ones((n, d // block, block))
+    ybar = dropout(x, p, rng=rng, noise_shape=(n, d // block, 1)).reshape(n, d).mean(axis=1)
+    want = group_mean_variance(d, block, p)
+    centred = ybar - ybar.mean()
+    se = np.sqrt(max((centred**4).mean() - ybar.var() ** 2, 0.0) / n)  # s.e. of a sample variance
+    assert abs(ybar.var() - want) < 6 * se
 
 
-def test_group_mean_variance_validates():
-    with pytest.raises(ValueError, match="d"):
-        group_mean_variance(0, 0.5, True)
-    with pytest.raises(ValueError, match="p"):
-        group_mean_variance(3, 1.0, False)
+@pytest.mark.parametrize(
+    "args, name", [((0, 1, 0.5), "d"), ((4, 0, 0.5), "block"), ((4, 3, 0.5), "divide"), ((4, 2, 1.0), "p")]
+)
+def test_group_mean_variance_validates(args, name):
+    with pytest.raises(ValueError, match=name):
+        group_mean_variance(*args)
 
 
 def test_check_group_mean_variance_accepts_reference():
     assert check_group_mean_variance(group_mean_variance) is True
-    assert check_group_mean_variance(lambda d, p, shared: p / (1 - p) / (1 if shared else d)) is True
+    assert check_group_mean_variance(lambda d, b, p: p / (1 - p) / (d // b)) is True
 
 
 @pytest.mark.parametrize(
     "fn, message",
     [
-        (lambda d, p, shared: p * (1 - p) / (1 if shared else d), "p\\*q"),
-        (lambda d, p, shared: p / (1 - p) / (d if shared else 1), "swapped"),
-        (lambda d, p, shared: p / (1 - p), "variance is"),
-        (lambda d, p, shared: 1 / 0, "raised ZeroDivisionError"),
+        (lambda d, b, p: p * (1 - p) * b / d, "p\\*q"),
+        (lambda d, b, p: p / (1 - p) / d, "share a coin"),
+        (lambda d, b, p: p / (1 - p) / b, "block size"),
+        (lambda d, b, p: p / (1 - p), "variance is"),
+        (lambda d, b, p: 1 / 0, "raised ZeroDivisionError"),
     ],
 )
 def test_check_group_mean_variance_rejects_typical_mistakes(fn, message):

@@ -4,9 +4,9 @@
   for DROP probability ``p``, exact at ``p = 0`` and ``p = 1``.
 * :func:`check_packing`: a pair ``pack(mask)`` / ``unpack(packed)`` that stores a boolean
   mask in one bit per entry and restores it exactly.
-* :func:`check_group_mean_variance`: a formula ``fn(d, p, shared)`` for the variance of
-  the mean of ``d`` inverted-dropout outputs of a unit activation, with independent
-  coins (``shared=False``) or one coin for the whole group (``shared=True``).
+* :func:`check_group_mean_variance`: a formula ``fn(d, block, p)`` for the variance of
+  the mean of ``d`` inverted-dropout outputs of unit activations when blocks of
+  ``block`` units share one coin (a broadcast mask, as with ``noise_shape``).
 
 Each returns True or raises ``AssertionError`` naming the failed property, with a hint.
 
@@ -212,51 +212,59 @@ def check_packing(pack: Callable[[np.ndarray], Any], unpack: Callable[[Any], np.
     return True
 
 
-def group_mean_variance(d: int, p: float, shared: bool) -> float:
-    """Variance of :math:`\\bar y = \\frac1d \\sum_{i=1}^d m_i / q` (inverted dropout of unit activations).
+def group_mean_variance(d: int, block: int, p: float) -> float:
+    """Variance of :math:`\\bar y = \\frac1d \\sum_{i=1}^d m_i / q` when blocks of ``block`` units share one coin.
 
-    Independent coins: :math:`\\operatorname{Var}(m_i/q) = p/q`, so
-    :math:`\\operatorname{Var}(\\bar y) = p / (q d)`. One coin shared by the group
-    (a broadcast mask): :math:`\\bar y = m/q`, so :math:`\\operatorname{Var}(\\bar y) = p/q`.
-    Requires :math:`0 \\le p < 1` and :math:`d \\ge 1`.
+    The :math:`d` unit activations are split into :math:`g = d / b` blocks of :math:`b`
+    (``block``) units; each block has one mask value :math:`M_j \\sim \\mathrm{Bernoulli}(q)`,
+    independent across blocks (a broadcast mask, e.g. one coin per channel). Then
+    :math:`\\bar y = \\frac1g \\sum_j M_j / q` and, since :math:`\\operatorname{Var}(M_j/q) = p/q`,
+
+    .. math:: \\operatorname{Var}(\\bar y) = \\frac{p}{q\\, g} = \\frac{p\\, b}{q\\, d}.
+
+    :math:`b = 1` is element-wise dropout (:math:`p/(qd)`), :math:`b = d` one coin for
+    all (:math:`p/q`). Requires :math:`0 \\le p < 1`, :math:`d, b \\ge 1` and :math:`b \\mid d`.
     """
-    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-        raise ValueError(f"d must be a positive integer; got d={d!r}")
-    if not 0.0 <= p < 1.0:
+    for name, v in (("d", d), ("block", block)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer; got {name}={v!r}")
+    if d % block:
+        raise ValueError(f"block must divide d; got d={d}, block={block}")
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0.0 <= p < 1.0:
         raise ValueError(f"p must satisfy 0 <= p < 1; got p={p!r}")
-    var_one = p / (1.0 - p)
-    return var_one if shared else var_one / d
+    return p / (1.0 - p) * block / d
 
 
-def check_group_mean_variance(fn: Callable[[int, float, bool], float]) -> bool:
-    """Check a learner's formula ``fn(d, p, shared)`` against :func:`group_mean_variance`.
+def check_group_mean_variance(fn: Callable[[int, int, float], float]) -> bool:
+    """Check a learner's formula ``fn(d, block, p)`` against :func:`group_mean_variance`.
 
-    Evaluated on a grid of group sizes and drop probabilities, relative tolerance
-    :math:`10^{-9}`; typical mistakes (classic dropout's :math:`pq`, a missing
-    :math:`1/d`, sharing confused with independence) get their own message.
+    Evaluated on a grid of layer sizes, block sizes and drop probabilities (relative
+    tolerance :math:`10^{-9}`); typical mistakes (classic dropout's :math:`pq`, ignoring
+    the sharing, dividing by the block size instead of the number of blocks) get their
+    own hint.
     """
     if not callable(fn):
-        raise TypeError(f"fn must be a callable fn(d, p, shared); got {type(fn).__name__}")
-    for shared in (False, True):
-        for d in (1, 2, 7, 64):
-            for p in (0.0, 0.1, 0.5, 0.8):
-                want = group_mean_variance(d, p, shared)
-                try:
-                    got = float(fn(d, p, shared))
-                except Exception as exc:
-                    raise AssertionError(
-                        f"d={d}, p={p}, shared={shared}: your function raised {type(exc).__name__}: {exc}"
-                    ) from exc
-                if math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-15):
-                    continue
-                q = 1.0 - p
-                hint = "Hint: Var(m/q) = E[m^2]/q^2 - 1 = 1/q - 1 = p/q for one unit."
-                if math.isclose(got, p * q / (1 if shared else d), rel_tol=1e-9):
-                    hint = "You used p*q, the variance of m (or of classic dropout); inverted dropout divides m by q."
-                elif math.isclose(got, group_mean_variance(d, p, not shared), rel_tol=1e-9):
-                    hint = ("You swapped the two cases: averaging d INDEPENDENT coins divides the variance by d; "
-                            "one shared coin does not average out.")
+        raise TypeError(f"fn must be a callable fn(d, block, p); got {type(fn).__name__}")
+    for d, block in ((1, 1), (8, 1), (8, 8), (12, 3), (64, 16), (60, 4)):
+        for p in (0.0, 0.1, 0.5, 0.8):
+            want = group_mean_variance(d, block, p)
+            try:
+                got = float(fn(d, block, p))
+            except Exception as exc:
                 raise AssertionError(
-                    f"d={d}, p={p}, shared={shared}: your formula gives {got:.6g}, the variance is {want:.6g}. {hint}"
-                )
+                    f"d={d}, block={block}, p={p}: your function raised {type(exc).__name__}: {exc}"
+                ) from exc
+            if math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-15):
+                continue
+            q = 1.0 - p
+            hint = "Hint: the mean is an average of g = d / block independent terms M_j / q, each of variance p / q."
+            if math.isclose(got, p * q * block / d, rel_tol=1e-9):
+                hint = "You used p*q, the variance of a mask value (classic dropout); inverted dropout divides by q."
+            elif math.isclose(got, p / q / d, rel_tol=1e-9):
+                hint = "You treated all d coins as independent; units in one block share a coin and do not average out."
+            elif math.isclose(got, p / q / block, rel_tol=1e-9):
+                hint = "You divided by the block size; the variance falls with the number of blocks, d / block."
+            raise AssertionError(
+                f"d={d}, block={block}, p={p}: your formula gives {got:.6g}, the variance is {want:.6g}. {hint}"
+            )
     return True
