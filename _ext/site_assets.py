@@ -1,0 +1,80 @@
+"""Sphinx extension: keep every page's <script> list clean and local.
+
+Two problems of the Jupyter Book 1 stack (Sphinx 7.4, sphinx-thebe 0.3.1) that a browser
+sees on every page:
+
+1. sphinx-thebe registers its inline configuration script on each ``env-before-read-docs``
+   event, and Sphinx then writes it into the page twice. The second copy re-declares
+   ``const THEBE_JS_URL`` and throws an uncaught ``SyntaxError`` in the console.
+2. That configuration names a CDN address (unpkg.com) for thebe's runtime. The course has
+   no thebe button (``launch_buttons.thebe: false``), so the scripts are dead weight.
+
+This extension removes exact duplicate script entries on every page and, when thebe is
+not enabled, drops sphinx-thebe's scripts altogether, so pages reference no remote script.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+
+def _filename(asset: Any) -> str:
+    """The file name of a Sphinx asset entry (``_JavaScript``/``_CascadingStyleSheet`` or str)."""
+    # vars() avoids the deprecated str interface of Sphinx's asset objects.
+    filename = vars(asset).get("filename", asset) if hasattr(asset, "__dict__") else asset
+    return "" if filename is None else str(filename)
+
+
+def _key(script: Any) -> tuple:
+    """Identity of a script entry: its file name and its attributes (including an inline body).
+
+    The priority is ignored: the same script registered twice at two priorities is still
+    a duplicate.
+    """
+    filename = _filename(script)
+    attributes = getattr(script, "attributes", {}) or {}
+    return (filename, tuple(sorted((k, str(v)) for k, v in attributes.items())))
+
+
+def _is_thebe(script: Any) -> bool:
+    filename = _filename(script)
+    body = str((getattr(script, "attributes", {}) or {}).get("body", ""))
+    return "sphinx-thebe" in filename or "THEBE_JS_URL" in body or "unpkg.com/thebe" in filename
+
+
+def clean_scripts(scripts: Iterable[Any], drop_thebe: bool) -> list[Any]:
+    """``scripts`` without exact duplicates (first kept) and, if ``drop_thebe``, without thebe's."""
+    seen: set[tuple] = set()
+    kept = []
+    for script in scripts:
+        key = _key(script)
+        if key in seen or (drop_thebe and _is_thebe(script)):
+            continue
+        seen.add(key)
+        kept.append(script)
+    return kept
+
+
+def thebe_enabled(app) -> bool:
+    """True if a thebe launch button is configured or thebe is set to load on every page."""
+    options = app.config.html_theme_options or {}
+    launch = options.get("launch_buttons", {}) or {}
+    thebe_config = getattr(app.config, "thebe_config", {}) or {}
+    return bool(launch.get("thebe")) or bool(
+        isinstance(thebe_config, dict) and thebe_config.get("always_load")
+    )
+
+
+def _on_page_context(app, pagename, templatename, context, doctree):
+    if "script_files" in context:
+        context["script_files"] = clean_scripts(context["script_files"], not thebe_enabled(app))
+    if "css_files" in context and not thebe_enabled(app):
+        context["css_files"] = [
+            c for c in context["css_files"] if "sphinx-thebe" not in _filename(c)
+        ]
+
+
+def setup(app):
+    # Run after the other extensions have added their scripts to the page context.
+    app.connect("html-page-context", _on_page_context, priority=900)
+    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

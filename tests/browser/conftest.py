@@ -1,0 +1,81 @@
+"""Fixtures for the browser test: serve the built site on 127.0.0.1 and drive Chromium.
+
+Nothing is built here: `make test-browser` runs `make book` first, and this conftest
+serves the existing ``_build/html`` from a thread on a free port. Debian's Chromium
+(``apt-get install chromium``) is driven by Playwright; the bundled Playwright browsers are
+never downloaded. Without Chromium (or without a built site) the tests skip locally with a
+message saying what to do, and FAIL when the environment variable ``CI`` is ``true``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+
+import pytest
+
+from sitetools import (  # noqa: E402 - helpers shared with test_site.py
+    CHROMIUM_ARGS,
+    ROOT,
+    find_chromium,
+    skip_or_fail,
+)
+
+SITE = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - signature fixed by the base class
+        pass
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    if not (SITE / "index.html").exists():
+        skip_or_fail(f"no built site at {SITE}: run `make book` first (or `make test-browser`)")
+    return SITE
+
+
+@pytest.fixture(scope="session")
+def base_url(site: Path):
+    """http://127.0.0.1:<free port>/ serving the built site from a daemon thread."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    chromium = find_chromium()
+    if chromium is None:
+        skip_or_fail(
+            "Chromium not found, so the browser test cannot run. Install Debian's Chromium "
+            "with `sudo apt-get install chromium` (or set CHROMIUM=/path/to/chromium); "
+            "do not run `playwright install`"
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("the Python package playwright is not installed: run `make setup`")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -1,0 +1,74 @@
+"""Helpers for the browser test: where the site is, which pages the TOC lists, how to find Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+def skip_or_fail(message: str) -> None:
+    """Skip locally, fail in CI: a missing browser must never pass silently there."""
+    if in_ci():
+        pytest.fail(message + " (CI=true, so this is a failure, not a skip)", pytrace=False)
+    pytest.skip(message)
+
+
+def find_chromium() -> str | None:
+    """Path of Debian's Chromium: $CHROMIUM if set, else /usr/bin/chromium, else on PATH."""
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def toc_pages(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
+    """Every document in ``_toc.yml`` (root first, then in reading order), without suffix."""
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    pages = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                pages.append(str(entry["file"]))
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return [p.removesuffix(".md").removesuffix(".ipynb") for p in pages]
+
+
+def source_of(page: str) -> Path:
+    """The source file of a page: the .ipynb or .md next to it in the repository."""
+    for suffix in (".ipynb", ".md"):
+        path = ROOT / (page + suffix)
+        if path.exists():
+            return path
+    raise FileNotFoundError(f"no .ipynb or .md source for {page!r} listed in _toc.yml")
+
+
+def repository_config() -> dict:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    return config["repository"]
