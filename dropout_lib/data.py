@@ -41,6 +41,8 @@ __all__ = [
     "fashion_mnist",
     "find_fashion_mnist",
     "parse_idx",
+    "SyntheticSplits",
+    "synthetic_classification",
 ]
 
 MIRROR = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
@@ -318,3 +320,111 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# --------------------------------------------------------------------------
+# A synthetic binary classification task (scikit-learn's make_classification)
+# --------------------------------------------------------------------------
+
+from typing import NamedTuple  # noqa: E402  (kept next to the code that uses it)
+
+
+class SyntheticSplits(NamedTuple):
+    """Train, validation and test parts of a synthetic data set.
+
+    Inputs are float32 arrays ``[n, n_features]``, labels int64 arrays ``[n]``
+    with values in ``{0, ..., n_classes - 1}``.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def _check_size(value, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):
+        raise TypeError(f"{name} must be an int (a count) or a float (a fraction); got {name}={value!r}")
+    if isinstance(value, (float, np.floating)):
+        if not 0.0 < float(value) < 1.0:
+            raise ValueError(f"{name} as a fraction must lie strictly between 0 and 1; got {name}={value!r}")
+    elif value < 1:
+        raise ValueError(f"{name} as a count must be a positive integer; got {name}={value!r}")
+
+
+def synthetic_classification(
+    n_samples: int = 1000,
+    n_features: int = 20,
+    *,
+    n_classes: int = 2,
+    test_size: int | float = 0.2,
+    val_size: int | float = 0.2,
+    train_size: int | None = None,
+    random_state: int = 42,
+    split_seed: int = 0,
+    **make_classification_kwargs,
+) -> SyntheticSplits:
+    """Draw ``make_classification`` data and split it, stratified, into train / validation / test.
+
+    The data are scikit-learn's ``make_classification(n_samples, n_features,
+    n_classes, random_state, **make_classification_kwargs)`` (Guyon's
+    hypercube design: for each class, Gaussian clusters around vertices of a
+    hypercube in ``n_informative`` dimensions, plus redundant linear
+    combinations and pure-noise features; ``flip_y`` of the labels are
+    randomised). The splits follow Keras's ``fit(validation_split=...)`` recipe:
+
+    1. ``test_size`` of the ``n_samples`` examples are held out as the test set;
+    2. ``val_size`` of the REMAINING examples become the validation set;
+    3. the rest is the training set, optionally subsampled to ``train_size``
+       examples (to study small-data regimes on the same distribution).
+
+    Sizes given as floats are fractions, as ints counts (``train_test_split``'s
+    rule). Every split is stratified by label and driven by ``split_seed``, so
+    the class proportions are the same in all three parts up to rounding.
+    The result is deterministic in ``(random_state, split_seed)``.
+
+    Raises
+    ------
+    TypeError
+        If a size is neither an int nor a float.
+    ValueError
+        If a size is out of range or the splits leave no training data.
+    """
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import train_test_split
+
+    for name, value in (("n_samples", n_samples), ("n_features", n_features), ("n_classes", n_classes)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int; got {name}={value!r}")
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be at least 2; got n_classes={n_classes}")
+    _check_size(test_size, "test_size")
+    _check_size(val_size, "val_size")
+    if train_size is not None:
+        if isinstance(train_size, bool) or not isinstance(train_size, (int, np.integer)):
+            raise TypeError(f"train_size must be an int or None; got train_size={train_size!r}")
+        if train_size < n_classes:
+            raise ValueError(f"train_size must be at least n_classes={n_classes}; got train_size={train_size}")
+    x, y = make_classification(
+        n_samples=n_samples, n_features=n_features, n_classes=n_classes,
+        random_state=random_state, **make_classification_kwargs,
+    )
+    try:
+        x_rest, x_test, y_rest, y_test = train_test_split(
+            x, y, test_size=test_size, stratify=y, random_state=split_seed)
+        x_train, x_val, y_train, y_val = train_test_split(
+            x_rest, y_rest, test_size=val_size, stratify=y_rest, random_state=split_seed)
+        if train_size is not None and train_size < len(x_train):
+            x_train, _, y_train, _ = train_test_split(
+                x_train, y_train, train_size=int(train_size), stratify=y_train, random_state=split_seed)
+        elif train_size is not None and train_size > len(x_train):
+            raise ValueError(
+                f"train_size={train_size} exceeds the {len(x_train)} training examples left after the test "
+                f"and validation splits")
+    except ValueError as exc:
+        raise ValueError(f"cannot split {n_samples} samples this way: {exc}") from exc
+    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
+    i64 = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
+    return SyntheticSplits(f32(x_train), i64(y_train), f32(x_val), i64(y_val), f32(x_test), i64(y_test))

@@ -1,0 +1,115 @@
+"""The chapter-1 checkers accept the reference solutions and reject typical wrong answers."""
+
+import numpy as np
+import pytest
+
+from dropout_lib.exercises.overfitting import (
+    check_early_stopping, check_param_count, reference_early_stopping, reference_param_count,
+)
+
+
+# ------------------------------------------------------------ parameter count
+
+def test_reference_param_count_known_values():
+    assert reference_param_count(20, [64, 64], 1) == 5569
+    assert reference_param_count(784, [256, 256], 10) == 269322
+    assert reference_param_count(20, [], 1) == 21
+
+
+def test_param_count_accepts_reference_and_equivalent_forms():
+    assert check_param_count(reference_param_count)
+
+    def loop_version(n_in, hidden, n_out):
+        total, prev = 0, n_in
+        for w in list(hidden) + [n_out]:
+            total += prev * w + w
+            prev = w
+        return total
+
+    assert check_param_count(loop_version)
+    assert check_param_count(lambda a, h, b: np.int64(reference_param_count(a, h, b)))
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda a, h, b: sum(x * y for x, y in zip([a, *h], [*h, b])), "biases are missing"),
+    (lambda a, h, b: sum((x + 1) * y for x, y in zip([a, *h], h)), "output layer"),  # forgets the output layer
+    (lambda a, h, b: sum((x + 1) * y for x, y in zip([a, *h], [*h, b])) + 2 * len(h), "output layer"),
+    (lambda a, h, b: float(reference_param_count(a, h, b)), "return an int"),
+])
+def test_param_count_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        check_param_count(wrong)
+
+
+def test_param_count_reports_exceptions():
+    def broken(a, h, b):
+        raise RuntimeError("boom")
+
+    with pytest.raises(AssertionError, match="boom"):
+        check_param_count(broken)
+
+
+# ------------------------------------------------------------ early stopping
+
+def test_reference_early_stopping_cases():
+    assert reference_early_stopping([1.0, 0.8, 0.7, 0.75, 0.9, 1.0], 2) == (3, 5)
+    assert reference_early_stopping([1.0, 0.8, 0.8, 0.8], 2) == (2, 4)
+    assert reference_early_stopping([1.0, 0.9], 5) == (2, 2)
+    assert reference_early_stopping([0.5, 0.6, 0.7], 1) == (1, 2)
+
+
+def test_early_stopping_accepts_reference_and_a_numpy_solution():
+    assert check_early_stopping(reference_early_stopping)
+
+    def numpy_version(losses, patience):
+        losses = np.asarray(losses)
+        best = 0
+        for e in range(1, len(losses)):
+            if losses[e] < losses[best]:
+                best = e
+            elif e - best >= patience:
+                return best + 1, e + 1
+        return best + 1, len(losses)
+
+    assert check_early_stopping(numpy_version)
+
+
+def zero_based(losses, patience):
+    b, s = reference_early_stopping(losses, patience)
+    return b - 1, s - 1
+
+
+def ties_improve(losses, patience):
+    best_e, best = 0, float("inf")
+    for e, loss in enumerate(losses, start=1):
+        if loss <= best:
+            best, best_e = loss, e
+        elif e - best_e >= patience:
+            return best_e, e
+    return best_e, len(losses)
+
+
+def global_argmin(losses, patience):  # ignores stopping when choosing the best epoch
+    return int(np.argmin(losses)) + 1, reference_early_stopping(losses, patience)[1]
+
+
+def off_by_one_stop(losses, patience):
+    best_e, best = 0, float("inf")
+    for e, loss in enumerate(losses, start=1):
+        if loss < best:
+            best, best_e = loss, e
+        elif e - best_e > patience:
+            return best_e, e
+    return best_e, len(losses)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (zero_based, "counted from 1"),
+    (ties_improve, "STRICTLY"),
+    (global_argmin, "STRICTLY|first epoch|best_epoch"),
+    (off_by_one_stop, "best_epoch \\+ patience"),
+    (lambda losses, patience: reference_early_stopping(losses, patience)[0], "pair"),
+])
+def test_early_stopping_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        check_early_stopping(wrong)
