@@ -1,0 +1,305 @@
+"""Measurements for dropout in convolutional networks: correlated feature maps and BN's variance shift.
+
+* :func:`neighbour_correlation`: how alike two neighbouring positions of a feature map are,
+  which is why element-wise dropout barely removes information from a conv layer.
+* :func:`variance_shift` and :func:`conv_variance_shift`: the variance a dropout layer adds in
+  training, which a later BatchNorm layer learns and then misses at inference (Li et al. 2019).
+* :func:`bn_input_variance`: the variance of every BatchNorm layer's input, measured in training
+  and in inference mode, next to the running variance BN uses at inference.
+* :func:`recalibrate_bn`: a copy of a network whose BN statistics are re-estimated with dropout off.
+* :func:`layer_output`: the output of one sub-module, captured with a forward hook.
+
+Notation: ``p`` is the drop probability, :math:`q = 1 - p` the keep probability.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .validation import check_probability, check_real_array
+
+__all__ = [
+    "BNVariance",
+    "bn_input_variance",
+    "conv_variance_shift",
+    "layer_output",
+    "neighbour_correlation",
+    "recalibrate_bn",
+    "variance_shift",
+]
+
+_BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+def _check_batch_size(batch_size: Any) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 2:
+        raise ValueError(f"batch_size must be an integer >= 2; got batch_size={batch_size!r}")
+    return int(batch_size)
+
+
+def _check_tensor(x: Any, name: str = "x") -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
+    return x
+
+
+def _check_module(model: Any, name: str = "model") -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module; got {type(model).__name__}")
+    return model
+
+
+def neighbour_correlation(maps: Any, offset: int = 1) -> np.ndarray:
+    """Per-channel Pearson correlation between positions ``offset`` pixels apart in a feature map.
+
+    For maps :math:`h` of shape ``(N, C, H, W)`` and a channel :math:`c`, collect every pair
+    :math:`(h_{n c i j}, h_{n c i, j+d})` (horizontal neighbours) and
+    :math:`(h_{n c i j}, h_{n c, i+d, j})` (vertical neighbours), :math:`d` = ``offset``, over all
+    samples :math:`n` and positions, and return their sample correlation
+
+    .. math:: \\rho_c = \\frac{\\sum (a - \\bar a)(b - \\bar b)}
+                             {\\sqrt{\\sum (a - \\bar a)^2 \\sum (b - \\bar b)^2}}.
+
+    A channel that is constant over those pairs (a dead ReLU unit) has no correlation: its entry
+    is NaN, so average with ``numpy.nanmean``. ``maps`` (a tensor or array) is not modified.
+    """
+    if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or offset < 1:
+        raise ValueError(f"offset must be a positive integer; got offset={offset!r}")
+    if isinstance(maps, torch.Tensor):
+        maps = maps.detach().cpu().numpy()
+    arr = check_real_array(maps, "maps").astype(np.float64)
+    if arr.ndim != 4:
+        raise ValueError(f"maps must have shape (N, C, H, W); got shape {arr.shape}")
+    n, c, h, w = arr.shape
+    if offset >= max(h, w):
+        raise ValueError(f"offset={offset} leaves no pairs in {h}x{w} maps")
+    firsts, seconds = [], []
+    if offset < w:
+        firsts.append(arr[:, :, :, :-offset].transpose(1, 0, 2, 3).reshape(c, -1))
+        seconds.append(arr[:, :, :, offset:].transpose(1, 0, 2, 3).reshape(c, -1))
+    if offset < h:
+        firsts.append(arr[:, :, :-offset, :].transpose(1, 0, 2, 3).reshape(c, -1))
+        seconds.append(arr[:, :, offset:, :].transpose(1, 0, 2, 3).reshape(c, -1))
+    a = np.concatenate(firsts, axis=1)
+    b = np.concatenate(seconds, axis=1)
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    num = (a * b).sum(axis=1)
+    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    out = np.full(c, np.nan)
+    ok = den > 1e-12 * max(1.0, float(np.abs(num).max(initial=0.0)))
+    out[ok] = num[ok] / den[ok]
+    return out
+
+
+def variance_shift(mean: Any, var: Any, p: float) -> tuple[np.ndarray, np.ndarray]:
+    """Variance of an inverted-dropout output in training and at inference.
+
+    Let the activation :math:`x` have mean :math:`c` and variance :math:`v` (over the data) and
+    :math:`X = a x / q` with an independent mask :math:`a \\sim \\mathrm{Bernoulli}(q)`. Then
+    :math:`\\mathbb{E}[X] = c` and :math:`\\mathbb{E}[X^2] = \\mathbb{E}[a^2]\\,\\mathbb{E}[x^2] / q^2
+    = (c^2 + v)/q`, so
+
+    .. math:: \\operatorname{Var}_{\\text{train}}[X] = \\frac{c^2 + v}{q} - c^2, \\qquad
+              \\operatorname{Var}_{\\text{test}}[X] = v,
+
+    because dropout is the identity at inference. The difference
+    :math:`(c^2 + v)\\,p/q` is never negative. Returns ``(var_train, var_test)`` as float64 arrays
+    broadcast from ``mean`` and ``var``; ``p`` must be below 1.
+    """
+    p = check_probability(p, "p")
+    if p == 1.0:
+        raise ValueError("p must be below 1: with p = 1 dropout outputs zeros and X = a x / q is undefined")
+    c = check_real_array(mean, "mean").astype(np.float64)
+    v = check_real_array(var, "var").astype(np.float64)
+    if np.any(v < 0):
+        raise ValueError("var must be non-negative")
+    c, v = np.broadcast_arrays(c, v)
+    q = 1.0 - p
+    return (c**2 + v) / q - c**2, v.copy()
+
+
+def conv_variance_shift(x: torch.Tensor, weight: torch.Tensor, p: float, padding: int = 0) -> np.ndarray:
+    """Extra variance, per output channel, that element-wise dropout on ``x`` adds after a convolution.
+
+    For :math:`y = w * \\operatorname{dropout}(x)` (one output position is
+    :math:`y = \\sum_i w_i a_i x_i / q + b`), independent masks give
+    :math:`\\operatorname{Var}_a[y \\mid x] = \\frac{p}{q} \\sum_i w_i^2 x_i^2`, and by the law of total
+    variance, over samples, positions and masks,
+
+    .. math:: \\operatorname{Var}_{\\text{train}}[y] - \\operatorname{Var}_{\\text{test}}[y]
+              = \\frac{p}{q}\\, \\overline{(w^2 * x^2)},
+
+    the mean over samples and positions of the convolution of :math:`x^2` with the squared
+    kernel. This holds whatever the correlations between the entries of ``x``. ``x`` has shape
+    ``(N, C_in, H, W)`` and ``weight`` ``(C_out, C_in, k, k)`` (stride 1); returns shape ``(C_out,)``.
+    """
+    p = check_probability(p, "p")
+    if p == 1.0:
+        raise ValueError("p must be below 1")
+    x = _check_tensor(x, "x")
+    weight = _check_tensor(weight, "weight")
+    if x.ndim != 4 or weight.ndim != 4 or weight.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"x must be (N, C_in, H, W) and weight (C_out, C_in, k, k); got {tuple(x.shape)} and {tuple(weight.shape)}"
+        )
+    with torch.no_grad():
+        second = F.conv2d(x.double() ** 2, weight.double() ** 2, padding=padding)
+    return (p / (1.0 - p)) * second.mean(dim=(0, 2, 3)).cpu().numpy()
+
+
+@torch.no_grad()
+def layer_output(model: nn.Module, module: nn.Module, x: torch.Tensor, *, training: bool = False) -> torch.Tensor:
+    """The output of ``module`` (a sub-module of ``model``) when ``model(x)`` runs.
+
+    Runs in eval mode unless ``training=True``; the model's mode is restored afterwards and
+    nothing else about it changes (in training mode BN's running statistics would move, so that
+    pass runs on a copy).
+    """
+    model = _check_module(model)
+    x = _check_tensor(x)
+    if not any(m is module for m in model.modules()):
+        raise ValueError("module must be a sub-module of model")
+    target = model
+    if training:
+        idx = [i for i, m in enumerate(model.modules()) if m is module][0]
+        target = copy.deepcopy(model)
+        module = list(target.modules())[idx]
+    captured: list[torch.Tensor] = []
+    handle = module.register_forward_hook(lambda mod, inp, out: captured.append(out.detach().clone()))
+    was_training = model.training
+    try:
+        target.train(training)
+        target(x)
+    finally:
+        handle.remove()
+        model.train(was_training)
+    return captured[0]
+
+
+class BNVariance(NamedTuple):
+    """Per-channel statistics of one BatchNorm layer's input (float64 arrays of shape ``(C,)``).
+
+    ``train_var``: variance of the input with the network in training mode (dropout on);
+    ``eval_var``: the same in inference mode (dropout off); ``running_var``: the estimate BN
+    divides by at inference. ``train_mean`` and ``eval_mean`` are the matching means.
+    """
+
+    name: str
+    train_mean: np.ndarray
+    train_var: np.ndarray
+    eval_mean: np.ndarray
+    eval_var: np.ndarray
+    running_var: np.ndarray
+
+
+class _Moments:
+    """Running per-channel sums for a mean and a (population) variance, in float64."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.s1: torch.Tensor | None = None
+        self.s2: torch.Tensor | None = None
+
+    def add(self, t: torch.Tensor) -> None:
+        t = t.detach().double().transpose(0, 1).reshape(t.shape[1], -1)
+        s1, s2 = t.sum(dim=1), (t * t).sum(dim=1)
+        self.s1 = s1 if self.s1 is None else self.s1 + s1
+        self.s2 = s2 if self.s2 is None else self.s2 + s2
+        self.n += t.shape[1]
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        mean = self.s1 / self.n
+        return mean.cpu().numpy(), (self.s2 / self.n - mean**2).clamp_min(0).cpu().numpy()
+
+
+def _bn_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, _BN_TYPES)]
+
+
+@torch.no_grad()
+def _moments_of_bn_inputs(model: nn.Module, x: torch.Tensor, batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    layers = _bn_layers(model)
+    acc = [_Moments() for _ in layers]
+    handles = [m.register_forward_hook(lambda mod, inp, out, a=a: a.add(inp[0])) for (_, m), a in zip(layers, acc)]
+    device = next(model.parameters()).device
+    try:
+        for i in range(0, len(x), batch_size):
+            model(x[i:i + batch_size].to(device))
+    finally:
+        for h in handles:
+            h.remove()
+    return [a.result() for a in acc]
+
+
+def bn_input_variance(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> list[BNVariance]:
+    """Mean and variance of every BatchNorm layer's input, in training and in inference mode.
+
+    The statistics are taken per channel over samples and positions of ``x``, fed in batches of
+    ``batch_size``. In training mode dropout draws masks from torch's global generator and BN
+    normalises with batch statistics, exactly as during training. The passes run on a deep copy,
+    so ``model`` (its mode and its running statistics) is left as it was. Li et al. (2019) call
+    the gap between ``train_var`` (which ``running_var`` has tracked) and ``eval_var`` the
+    *variance shift*.
+    """
+    model = _check_module(model)
+    x = _check_tensor(x)
+    batch_size = _check_batch_size(batch_size)
+    layers = _bn_layers(model)
+    if not layers:
+        raise ValueError("model has no BatchNorm layer")
+    work = copy.deepcopy(model)
+    work.train()
+    train_stats = _moments_of_bn_inputs(work, x, batch_size)
+    work = copy.deepcopy(model)
+    work.eval()
+    eval_stats = _moments_of_bn_inputs(work, x, batch_size)
+    out = []
+    for (name, bn), (tm, tv), (em, ev) in zip(layers, train_stats, eval_stats):
+        running = bn.running_var.detach().double().cpu().numpy().copy() if bn.running_var is not None else np.full_like(ev, np.nan)
+        out.append(BNVariance(name, tm, tv, em, ev, running))
+    return out
+
+
+def recalibrate_bn(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> nn.Module:
+    """A copy of ``model`` whose BatchNorm running statistics are re-estimated with dropout off.
+
+    Every dropout layer stays in eval mode (the identity) while each BN layer, in training mode
+    with ``momentum=None``, re-accumulates the cumulative average of its batch means and
+    (unbiased) batch variances over ``x``. The result is in eval mode; its weights are those of
+    ``model``, which is not changed. This removes the variance shift of dropout placed before
+    BN: the statistics now describe the inputs BN actually sees at inference.
+    """
+    model = _check_module(model)
+    x = _check_tensor(x)
+    batch_size = _check_batch_size(batch_size)
+    new = copy.deepcopy(model)
+    new.eval()
+    layers = _bn_layers(new)
+    if not layers:
+        raise ValueError("model has no BatchNorm layer")
+    momenta = []
+    for _, bn in layers:
+        if not bn.track_running_stats:
+            raise ValueError("every BatchNorm layer must track running statistics")
+        momenta.append(bn.momentum)
+        bn.reset_running_stats()
+        bn.momentum = None
+        bn.train()
+    device = next(new.parameters()).device
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            xb = x[i:i + batch_size]
+            if len(xb) < 2:
+                break
+            new(xb.to(device))
+    for (_, bn), m in zip(layers, momenta):
+        bn.momentum = m
+    new.eval()
+    return new
