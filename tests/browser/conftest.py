@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import threading
 from pathlib import Path
 
@@ -23,8 +24,10 @@ from sitetools import (  # noqa: E402 - helpers shared with test_site.py
     skip_or_fail,
 )
 
-SITE = ROOT / "_build" / "html"
-SCREENSHOTS = ROOT / "_build" / "screenshots"
+# The built site; SITE_DIR=/some/_build/html tests a build made elsewhere (e.g. with
+# `jupyter-book build . --path-output DIR`). Screenshots go next to it, in _build/screenshots.
+SITE = Path(os.environ.get("SITE_DIR") or ROOT / "_build" / "html").resolve()
+SCREENSHOTS = SITE.parent / "screenshots"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -35,10 +35,12 @@ def skip_or_fail(message: str) -> None:
 
 
 def find_chromium() -> str | None:
-    """Path of Debian's Chromium: $CHROMIUM if set, else /usr/bin/chromium, else on PATH."""
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium"):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
+    """Path of Debian's Chromium: $CHROMIUM if set (and only it), else /usr/bin/chromium or PATH."""
+    override = os.environ.get("CHROMIUM")
+    if override:
+        return override if os.access(override, os.X_OK) else None
+    if os.access("/usr/bin/chromium", os.X_OK):
+        return "/usr/bin/chromium"
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
