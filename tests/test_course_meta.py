@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -197,3 +198,41 @@ def test_setup_declares_parallel_safety():
     meta = site_assets.setup(app)
     assert ("html-page-context", 900) in app.connected
     assert meta["parallel_read_safe"]
+
+
+# --- the glossary page ----------------------------------------------------------------
+
+GLOSSARY = (ROOT / "glossary.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("term", "chinese"),
+    [
+        ("Dropout", ["丢弃法", "暂退法", "随机失活"]),
+        ("Inverted dropout", ["反向 dropout", "倒置丢弃"]),
+        ("Batch normalisation", ["批量归一化"]),
+        ("Overfitting", ["过拟合"]),
+        ("Weight decay", ["权重衰减"]),
+        ("Mask", ["掩码"]),
+        ("Keep probability", ["保留概率"]),
+        ("Drop probability", ["丢弃概率"]),
+    ],
+)
+def test_glossary_gives_chinese_names(term, chinese):
+    """Each key term is a glossary entry whose definition lists its common Chinese names."""
+    block = GLOSSARY.split("```{glossary}", 1)[1].split("\n```", 1)[0]
+    entries: list[tuple[list[str], str]] = []  # (terms, definition)
+    for line in block.splitlines():
+        if not line.strip() or line.startswith(":"):
+            continue
+        if not line[0].isspace():  # a term line; consecutive ones share a definition
+            if not entries or entries[-1][1]:
+                entries.append(([], ""))
+            entries[-1][0].append(line.strip())
+        else:
+            entries[-1] = (entries[-1][0], entries[-1][1] + line.strip() + " ")
+    entry = next((d for terms, d in entries if term in terms), None)
+    assert entry is not None, f"no glossary entry {term!r}"
+    assert entry, f"{term}: empty definition"
+    for name in chinese:
+        assert name in entry, f"{term}: {name} missing"

@@ -229,6 +229,17 @@ def chapter_furniture(page) -> list[str]:
     for name, version in pinned_versions(ROOT / "requirements.txt", KEY_PACKAGES).items():
         if f"{name} {version}" not in text:
             problems.append(f"'Verified with' does not show {name} {version} from requirements.txt")
+    # Citations link to this page's own reference list (rendered from references.bib).
+    cites = page.eval_on_selector_all(
+        "span.bibtex-citation a[href]", "els => els.map(e => e.getAttribute('href'))"
+    )
+    if cites:
+        entries = page.locator(".citation-list .citation").count()
+        if entries == 0:
+            problems.append("the page cites sources but has no reference list")
+        elsewhere = [h for h in cites if not h.startswith("#")]
+        if elsewhere:
+            problems.append(f"citations link to another page's reference list: {elsewhere[:3]}")
     body = page.locator("main").inner_text()
     for heading in ("Learning objectives", "Prerequisites"):
         if heading.lower() not in body.lower():
