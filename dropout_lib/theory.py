@@ -20,7 +20,14 @@ from .functional import classic_dropout, dropout
 from .masks import RngLike, as_generator
 from .validation import check_probability, check_real_array
 
-__all__ = ["Moments", "MonteCarloMoments", "dropout_moments", "monte_carlo_moments"]
+__all__ = [
+    "Moments",
+    "MonteCarloMoments",
+    "dropout_moments",
+    "linear_unit_moments",
+    "monte_carlo_linear_unit",
+    "monte_carlo_moments",
+]
 
 Kind = Literal["inverted", "classic"]
 
@@ -86,6 +93,68 @@ def monte_carlo_moments(
     tiled = np.broadcast_to(h, (int(n),) + h.shape)
     fn = dropout if kind == "inverted" else classic_dropout
     samples = fn(tiled, p, rng=gen)
+    mean = samples.mean(axis=0)
+    centred = samples - mean
+    var = (centred**2).sum(axis=0) / (n - 1)
+    mu4 = (centred**4).mean(axis=0)
+    se_var = np.sqrt(np.maximum(mu4 - var**2, 0.0) / n)
+    return MonteCarloMoments(mean, var, np.sqrt(var / n), se_var, int(n))
+
+
+def _check_unit(w, h) -> tuple[np.ndarray, np.ndarray]:
+    w = check_real_array(w, "w").astype(np.float64)
+    h = check_real_array(h, "h").astype(np.float64)
+    if w.ndim != 1:
+        raise ValueError(f"w must be a 1-D weight vector; got w of shape {w.shape}")
+    if h.ndim not in (1, 2) or h.shape[-1] != w.shape[0]:
+        raise ValueError(
+            f"h must have shape (n,) or (batch, n) with n = len(w) = {w.shape[0]}; got h of shape {h.shape}"
+        )
+    return w, h
+
+
+def linear_unit_moments(w, h, p: float, kind: Kind = "inverted") -> Moments:
+    """Exact mean and variance of a linear unit fed dropped inputs, :math:`z = \\sum_i w_i h'_i`.
+
+    The masks :math:`m_i` are independent, so the variances add:
+
+    * inverted, :math:`h'_i = m_i h_i / q`: :math:`\\mathbb{E}[z] = w \\cdot h`,
+      :math:`\\operatorname{Var}[z] = \\frac{p}{q} \\sum_i w_i^2 h_i^2`;
+    * classic, :math:`h'_i = m_i h_i`: :math:`\\mathbb{E}[z] = q\\, w \\cdot h`,
+      :math:`\\operatorname{Var}[z] = p q \\sum_i w_i^2 h_i^2`.
+
+    ``w`` has shape ``(n,)``; ``h`` has shape ``(n,)`` (one example, scalar moments)
+    or ``(batch, n)`` (one pair of moments per row). At :math:`p = 1` both are 0.
+    """
+    p = check_probability(p, "p")
+    _check_kind(kind)
+    w, h = _check_unit(w, h)
+    mean_full = h @ w
+    ssq = (h**2) @ (w**2)
+    if p == 1.0:
+        return Moments(np.zeros_like(mean_full), np.zeros_like(ssq))
+    q = 1.0 - p
+    if kind == "inverted":
+        return Moments(mean_full, ssq * p / q)
+    return Moments(q * mean_full, ssq * p * q)
+
+
+def monte_carlo_linear_unit(
+    w, h, p: float, n: int, rng: RngLike = None, kind: Kind = "inverted"
+) -> MonteCarloMoments:
+    """Estimate the moments of :math:`z = \\sum_i w_i h'_i` from ``n`` fresh masks.
+
+    Shapes as in :func:`linear_unit_moments`; returns sample statistics with
+    their standard errors (see :class:`MonteCarloMoments`).
+    """
+    p = check_probability(p, "p")
+    _check_kind(kind)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n must be an integer >= 2; got n={n!r}")
+    w, h = _check_unit(w, h)
+    gen = as_generator(rng)
+    fn = dropout if kind == "inverted" else classic_dropout
+    samples = fn(np.broadcast_to(h, (int(n),) + h.shape), p, rng=gen) @ w
     mean = samples.mean(axis=0)
     centred = samples - mean
     var = (centred**2).sum(axis=0) / (n - 1)

@@ -1,0 +1,234 @@
+"""Inference with a dropout network: the weight-scaling rule versus Monte Carlo averaging.
+
+A network trained with dropout defines an ensemble of :math:`2^n` thinned networks.
+Two ways to predict with it:
+
+* **weight scaling** (Hinton et al. 2012): one deterministic pass with every unit
+  kept and the outgoing weights scaled by :math:`q` (with inverted dropout that is
+  simply ``model.eval()``);
+* **Monte Carlo averaging** (Srivastava et al. 2014, sec. 7.5): keep dropout on,
+  run :math:`k` passes with independent masks and average the predicted
+  probabilities, :math:`\\hat{y}_k = \\frac{1}{k}\\sum_{j=1}^{k} \\mathrm{softmax}(f(x; m^{(j)}))`.
+
+The two agree exactly only when everything after the dropped layer is linear (the
+expectation argument); :func:`mc_curve` measures the gap as :math:`k` grows.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, Literal, NamedTuple, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .nn import ClassicDropout, Dropout
+
+__all__ = [
+    "DROPOUT_TYPES",
+    "McCurve",
+    "dropout_active",
+    "mc_curve",
+    "mc_predict",
+    "mc_samples",
+    "next_layer_inputs",
+    "weight_scaled_predict",
+]
+
+#: Module types switched on by :func:`dropout_active` (all other modules stay in eval mode).
+DROPOUT_TYPES: tuple[type[nn.Module], ...] = (
+    nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout,
+    Dropout, ClassicDropout,
+)
+
+Output = Literal["probs", "logits"]
+
+
+def _check_model(model) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+
+
+def _check_x(x) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor; got {type(x).__name__}")
+
+
+def _check_output(output: str) -> None:
+    if output not in ("probs", "logits"):
+        raise ValueError(f"output must be 'probs' or 'logits'; got output={output!r}")
+
+
+def _check_k(k, name: str = "k") -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"{name} must be a positive integer; got {name}={k!r}")
+    return int(k)
+
+
+@contextmanager
+def dropout_active(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode except its dropout layers (:data:`DROPOUT_TYPES`), then restore.
+
+    This is what Monte Carlo averaging needs: masks are sampled, while layers such
+    as BatchNorm keep using their running statistics. Every module's ``training``
+    flag is restored on exit, even after an exception.
+    """
+    _check_model(model)
+    saved = {m: m.training for m in model.modules()}
+    try:
+        model.eval()
+        for m in model.modules():
+            if isinstance(m, DROPOUT_TYPES):
+                m.train()
+        yield model
+    finally:
+        for m, flag in saved.items():
+            m.training = flag
+
+
+def _finish(out: torch.Tensor, output: Output) -> torch.Tensor:
+    return torch.softmax(out, dim=-1) if output == "probs" else out
+
+
+@torch.no_grad()
+def weight_scaled_predict(model: nn.Module, x: torch.Tensor, output: Output = "probs") -> torch.Tensor:
+    """One deterministic pass in eval mode (the weight-scaling rule); the model's mode is restored."""
+    _check_model(model)
+    _check_x(x)
+    _check_output(output)
+    was = {m: m.training for m in model.modules()}
+    try:
+        model.eval()
+        return _finish(model(x), output)
+    finally:
+        for m, flag in was.items():
+            m.training = flag
+
+
+@torch.no_grad()
+def mc_samples(
+    model: nn.Module, x: torch.Tensor, k: int, *, seed: int | None = None, output: Output = "probs"
+) -> torch.Tensor:
+    """``k`` stochastic passes with dropout on: a tensor of shape ``[k, *model(x).shape]``.
+
+    With ``seed`` given, the passes draw from PyTorch's global generator inside
+    :func:`torch.random.fork_rng` seeded with ``seed``, so the result is
+    reproducible and the caller's random state is left untouched. (Dropout layers
+    constructed with their own ``generator`` draw from it instead.)
+    """
+    _check_model(model)
+    _check_x(x)
+    _check_output(output)
+    k = _check_k(k)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"seed must be a non-negative integer or None; got seed={seed!r}")
+    devices = [x.device] if x.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(int(seed))
+        with dropout_active(model):
+            return torch.stack([_finish(model(x), output) for _ in range(k)])
+
+
+def mc_predict(
+    model: nn.Module, x: torch.Tensor, k: int, *, seed: int | None = None, output: Output = "probs"
+) -> torch.Tensor:
+    """Monte Carlo average of ``k`` dropout passes, :math:`\\frac{1}{k}\\sum_j \\mathrm{softmax}(f(x; m^{(j)}))`.
+
+    ``output="logits"`` averages the raw outputs instead. See :func:`mc_samples`
+    for ``seed``.
+    """
+    return mc_samples(model, x, k, seed=seed, output=output).mean(dim=0)
+
+
+@torch.no_grad()
+def next_layer_inputs(model: nn.Module, x: torch.Tensor, *, training: bool) -> list[torch.Tensor]:
+    """The input of every ``nn.Linear`` except the first, i.e. what each later layer sees.
+
+    In an :class:`~dropout_lib.models.MLP` these are the hidden activations after
+    dropout when ``training=True`` (one sampled mask) and without dropout when
+    ``training=False``. Only the dropout layers are switched on in training mode
+    (see :func:`dropout_active`); the model's modes are restored afterwards.
+    """
+    _check_model(model)
+    _check_x(x)
+    if not isinstance(training, bool):
+        raise TypeError(f"training must be a bool; got {type(training).__name__}")
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if len(linears) < 2:
+        raise ValueError(f"model must contain at least two nn.Linear layers; found {len(linears)}")
+    seen: list[torch.Tensor] = []
+    hooks = [lin.register_forward_pre_hook(lambda _m, args: seen.append(args[0].detach().clone()))
+             for lin in linears[1:]]
+    saved = {m: m.training for m in model.modules()}
+    try:
+        if training:
+            with dropout_active(model):
+                model(x)
+        else:
+            model.eval()
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+        for m, flag in saved.items():
+            m.training = flag
+    return seen
+
+
+class McCurve(NamedTuple):
+    """Monte Carlo averaging measured against weight scaling, one entry per ``k``.
+
+    ``error[i]``: mean test error of the :math:`k_i`-pass average over ``repeats``
+    independent runs (``error_std[i]`` their standard deviation);
+    ``distance[i]``: mean over examples of the total-variation distance
+    :math:`\\tfrac12 \\lVert \\hat{y}_k - \\hat{y}_{\\mathrm{ws}} \\rVert_1`, averaged over repeats;
+    ``ws_error``: test error of weight scaling.
+    """
+
+    ks: np.ndarray
+    error: np.ndarray
+    error_std: np.ndarray
+    distance: np.ndarray
+    ws_error: float
+
+
+@torch.no_grad()
+def mc_curve(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    ks: Sequence[int],
+    *,
+    repeats: int = 1,
+    seed: int = 0,
+) -> McCurve:
+    """Test error and distance to weight scaling of the ``k``-pass Monte Carlo average, for each ``k``.
+
+    One run draws ``max(ks)`` passes and reads every :math:`k` off the running
+    mean, so the curve of one run is nested (as in Srivastava et al.'s Figure 11);
+    ``repeats`` independent runs (seeds ``seed, seed + 1, ...``) are averaged.
+    """
+    _check_model(model)
+    _check_x(x)
+    _check_x(y)
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length; got {len(x)} and {len(y)}")
+    ks_arr = np.asarray(list(ks))
+    if ks_arr.ndim != 1 or len(ks_arr) == 0:
+        raise ValueError(f"ks must be a non-empty sequence of positive integers; got ks={ks!r}")
+    kk = [_check_k(k, "ks entries") for k in ks_arr.tolist()]
+    repeats = _check_k(repeats, "repeats")
+    ws = weight_scaled_predict(model, x)
+    ws_error = (ws.argmax(dim=1) != y).double().mean().item()
+    errors = np.zeros((repeats, len(kk)))
+    dists = np.zeros((repeats, len(kk)))
+    for r in range(repeats):
+        samples = mc_samples(model, x, max(kk), seed=int(seed) + r)
+        running = samples.double().cumsum(dim=0)
+        for i, k in enumerate(kk):
+            avg = running[k - 1] / k
+            errors[r, i] = (avg.argmax(dim=1) != y).double().mean().item()
+            dists[r, i] = 0.5 * (avg - ws.double()).abs().sum(dim=1).mean().item()
+    return McCurve(np.array(kk), errors.mean(axis=0), errors.std(axis=0), dists.mean(axis=0), ws_error)
