@@ -28,6 +28,7 @@ __all__ = [
     "BNVariance",
     "bn_input_variance",
     "conv_variance_shift",
+    "fill_from_neighbours",
     "layer_output",
     "neighbour_correlation",
     "recalibrate_bn",
@@ -96,6 +97,36 @@ def neighbour_correlation(maps: Any, offset: int = 1) -> np.ndarray:
     ok = den > 1e-12 * max(1.0, float(np.abs(num).max(initial=0.0)))
     out[ok] = num[ok] / den[ok]
     return out
+
+
+def fill_from_neighbours(maps: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Replace every dropped entry of ``maps`` by the mean of its kept 4-neighbours in the same map.
+
+    ``maps`` has shape ``(N, C, H, W)`` and ``keep`` is a bool tensor that broadcasts to it
+    (``True`` = kept). Kept entries are returned unchanged; a dropped entry with no kept
+    neighbour (up, down, left, right) becomes 0. This is the simplest guess a next layer could
+    make about a dropped activation from the ones around it: when neighbours are strongly
+    correlated the guess is good, which is why element-wise dropout removes little information
+    from a feature map, while a dropped whole channel (``keep`` of shape ``(N, C, 1, 1)``)
+    leaves no neighbour to guess from. Inputs are not modified.
+    """
+    maps = _check_tensor(maps, "maps")
+    keep = _check_tensor(keep, "keep")
+    if maps.ndim != 4:
+        raise ValueError(f"maps must have shape (N, C, H, W); got {tuple(maps.shape)}")
+    if keep.dtype != torch.bool:
+        raise TypeError(f"keep must be a bool tensor; got dtype {keep.dtype}")
+    try:
+        k = torch.broadcast_to(keep, maps.shape).to(maps.dtype)
+    except RuntimeError as exc:
+        raise ValueError(f"keep of shape {tuple(keep.shape)} does not broadcast to maps {tuple(maps.shape)}") from exc
+    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]], dtype=maps.dtype, device=maps.device)
+    kernel = kernel.expand(maps.shape[1], 1, 3, 3)
+    with torch.no_grad():
+        total = F.conv2d(maps * k, kernel, padding=1, groups=maps.shape[1])
+        count = F.conv2d(k, kernel, padding=1, groups=maps.shape[1])
+        guess = torch.where(count > 0, total / count.clamp_min(1), torch.zeros((), dtype=maps.dtype))
+    return torch.where(k.bool(), maps, guess)
 
 
 def variance_shift(mean: Any, var: Any, p: float) -> tuple[np.ndarray, np.ndarray]:
