@@ -1,0 +1,100 @@
+"""The d2l chapter's checkers accept reference solutions and reject typical mistakes."""
+
+import numpy as np
+import pytest
+import torch
+
+from dropout_lib.exercises.d2l import check_constant_loss, check_dropout_layer
+from dropout_lib.pitfalls import assert_checked_dropout, cpu_mask_dropout
+from dropout_lib.scratch import dropout_layer
+
+
+def test_reference_dropout_layer_passes():
+    assert check_dropout_layer(dropout_layer) is True
+
+
+def test_checker_leaves_global_rng_alone():
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    check_dropout_layer(dropout_layer)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def _no_check(X, p):
+    if p == 1:
+        return torch.zeros_like(X)
+    mask = (torch.rand(X.shape, device=X.device) > p).to(X.dtype)
+    return mask * X / (1 - p)
+
+
+def _keep_prob_confused(X, p):
+    from dropout_lib.validation import check_probability
+    p = check_probability(p)
+    if p in (0.0, 1.0):
+        return X.clone() if p == 0 else torch.zeros_like(X)
+    mask = (torch.rand(X.shape, device=X.device) < p).to(X.dtype)  # keeps with probability p
+    return mask * X / (1 - p)
+
+
+def _in_place(X, p):
+    from dropout_lib.validation import check_probability
+    p = check_probability(p)
+    if p in (0.0, 1.0):
+        return X if p == 0 else torch.zeros_like(X)
+    X *= (torch.rand(X.shape, device=X.device) > p).to(X.dtype)
+    X /= 1 - p
+    return X
+
+
+def _unscaled(X, p):
+    from dropout_lib.validation import check_probability
+    p = check_probability(p)
+    if p in (0.0, 1.0):
+        return X if p == 0 else torch.zeros_like(X)
+    return (torch.rand(X.shape, device=X.device) > p).to(X.dtype) * X
+
+
+@pytest.mark.parametrize("fn, match", [
+    (assert_checked_dropout, "AssertionError"),
+    (_no_check, "no error was raised"),
+    (cpu_mask_dropout, "device"),
+    (_keep_prob_confused, "dropped"),
+    (_in_place, "modified its input"),
+    (_unscaled, "x / \\(1 - p\\)"),
+    (lambda X, p: 1 / 0, "ValueError"),
+])
+def test_wrong_dropout_layers_fail(fn, match):
+    with pytest.raises(AssertionError, match=match):
+        check_dropout_layer(fn)
+
+
+def test_dropout_layer_checker_type_error():
+    with pytest.raises(TypeError):
+        check_dropout_layer(3)
+
+
+def entropy(labels, n_classes):
+    freq = np.bincount(labels, minlength=n_classes) / len(labels)
+    freq = freq[freq > 0]
+    return float(-(freq * np.log(freq)).sum())
+
+
+def test_reference_constant_loss_passes():
+    assert check_constant_loss(entropy) is True
+
+
+@pytest.mark.parametrize("fn, match", [
+    (lambda labels, k: float(np.log(k)), "unbalanced"),  # assumes uniform classes
+    (lambda labels, k: float(np.log(len(np.unique(labels)))), "unbalanced"),
+    (lambda labels, k: "two", "must return a number"),
+    (lambda labels, k: float("nan"), "expected"),
+])
+def test_wrong_constant_losses_fail(fn, match):
+    with pytest.raises(AssertionError, match=match):
+        check_constant_loss(fn)
+
+
+def test_constant_loss_checker_type_error():
+    with pytest.raises(TypeError):
+        check_constant_loss(None)
