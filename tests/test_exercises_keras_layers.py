@@ -1,0 +1,112 @@
+"""Tests for dropout_lib.exercises.keras_layers: reference solutions pass, broken ones fail."""
+
+import numpy as np
+import pytest
+
+import dropout_lib
+from dropout_lib.exercises.keras_layers import check_keras1_dropout, check_spatial_dropout2d
+
+
+# ---------------------------------------------------------------- Keras 1 backend dropout
+
+
+def good_keras1(x, level, rng):
+    if not 0.0 <= level < 1.0:
+        raise ValueError(f"Dropout level must be in interval [0, 1); got level={level!r}")
+    return dropout_lib.dropout(x, level, rng=rng)
+
+
+def mutating_keras1(x, level, rng):  # Article A's bug: writes into the caller's array
+    if not 0.0 <= level < 1.0:
+        raise ValueError("bad level")
+    q = 1.0 - level
+    x *= rng.random(x.shape) < q
+    return x / q
+
+
+def int_failing_keras1(x, level, rng):  # x /= q on an int array raises
+    if not 0.0 <= level < 1.0:
+        raise ValueError("bad level")
+    q = 1.0 - level
+    y = x * (rng.random(np.shape(x)) < q)
+    y /= q
+    return y
+
+
+def accepts_one(x, level, rng):  # Keras 3's closed interval, not Keras 1's
+    if not 0.0 <= level <= 1.0:
+        raise ValueError("bad level")
+    return dropout_lib.dropout(x, level, rng=rng)
+
+
+def wrong_exception(x, level, rng):
+    if not 0.0 <= level < 1.0:
+        raise TypeError("bad level")
+    return dropout_lib.dropout(x, level, rng=rng)
+
+
+def unscaled(x, level, rng):
+    if not 0.0 <= level < 1.0:
+        raise ValueError("bad level")
+    return dropout_lib.classic_dropout(x, level, rng=rng)
+
+
+def keep_prob_confused(x, level, rng):  # uses level as the keep probability
+    if not 0.0 <= level < 1.0:
+        raise ValueError("bad level")
+    return dropout_lib.dropout(x, 1.0 - level, rng=rng) if level > 0 else np.array(x, dtype=float)
+
+
+def test_reference_solution_passes():
+    assert check_keras1_dropout(good_keras1) is True
+
+
+@pytest.mark.parametrize(
+    "fn, message",
+    [
+        (mutating_keras1, "modified its input"),
+        (int_failing_keras1, "integer input"),
+        (accepts_one, "level=1.0 was accepted"),
+        (wrong_exception, "not ValueError"),
+        (unscaled, "kept entries"),
+        (keep_prob_confused, "dropped fraction"),
+    ],
+)
+def test_broken_solutions_fail(fn, message):
+    with pytest.raises(AssertionError, match=message):
+        check_keras1_dropout(fn)
+
+
+# ---------------------------------------------------------------- SpatialDropout2D
+
+
+def good_spatial(x, p, rng, data_format="channels_last"):
+    n, c = (x.shape[0], x.shape[3]) if data_format == "channels_last" else (x.shape[0], x.shape[1])
+    noise = (n, 1, 1, c) if data_format == "channels_last" else (n, c, 1, 1)
+    return dropout_lib.dropout(x, p, rng=rng, noise_shape=noise)
+
+
+def elementwise(x, p, rng, data_format="channels_last"):
+    return dropout_lib.dropout(x, p, rng=rng)
+
+
+def wrong_axis(x, p, rng, data_format="channels_last"):  # ignores data_format
+    return dropout_lib.dropout(x, p, rng=rng, noise_shape=(x.shape[0], 1, 1, x.shape[3]))
+
+
+def unscaled_spatial(x, p, rng, data_format="channels_last"):
+    out = good_spatial(x, p, rng, data_format)
+    return out * (1 - p)
+
+
+def test_spatial_reference_passes():
+    assert check_spatial_dropout2d(good_spatial) is True
+
+
+@pytest.mark.parametrize(
+    "fn, message",
+    [(elementwise, "partly dropped"), (wrong_axis, "channels_first"), (unscaled_spatial, "scaled")],
+)
+def test_spatial_broken_fail(fn, message):
+    with pytest.raises(AssertionError, match=message):
+        check_spatial_dropout2d(fn)

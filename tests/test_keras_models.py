@@ -1,0 +1,259 @@
+"""Tests for dropout_lib.keras_models: Keras 3 (torch backend) next to dropout_lib."""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dropout_lib
+from dropout_lib.data import synthetic_classification
+from dropout_lib.keras_models import (
+    dropout_summary,
+    import_keras,
+    keras_dropout_behaviour,
+    kept_mask,
+    fit_tutorial_keras,
+    fit_tutorial_torch,
+    mlp_from_keras,
+    observed_keras_behaviour,
+    shared_along,
+    training_flag_probe,
+    tutorial_keras_model,
+)
+
+keras = import_keras()
+Z = 6.0  # z-score bound for statistical checks
+
+
+def as_np(t):
+    return np.asarray(keras.ops.convert_to_numpy(t))
+
+
+# ---------------------------------------------------------------- import_keras
+
+
+def test_import_keras_uses_torch_backend():
+    assert keras.backend.backend() == "torch"
+    assert import_keras() is keras
+
+
+def test_import_keras_rejects_other_backend_once_imported():
+    with pytest.raises(RuntimeError, match="already imported"):
+        import_keras("jax")
+
+
+def test_import_keras_rejects_non_string():
+    with pytest.raises(TypeError, match="backend"):
+        import_keras(3)
+
+
+# ---------------------------------------------------------------- keras_dropout_behaviour
+
+
+@pytest.mark.parametrize(
+    "rate, v1, v2, v3",
+    [
+        (-0.5, "identity", "identity", "raises"),
+        (0.0, "identity", "identity", "identity"),
+        (0.3, "dropout", "dropout", "dropout"),
+        (1.0, "identity", "identity", "zeros"),
+        (1.5, "identity", "identity", "raises"),
+        (256, "identity", "identity", "raises"),
+        (float("nan"), "identity", "identity", "raises"),
+    ],
+)
+def test_behaviour_table(rate, v1, v2, v3):
+    assert keras_dropout_behaviour(rate, 1) == v1
+    assert keras_dropout_behaviour(rate, 2) == v2
+    assert keras_dropout_behaviour(rate, 3) == v3
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.3, 1.0])
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_inference_is_identity_in_every_version(rate, version):
+    assert keras_dropout_behaviour(rate, version, training=False) == "identity"
+
+
+def test_behaviour_argument_errors():
+    with pytest.raises(ValueError, match="version"):
+        keras_dropout_behaviour(0.5, 4)
+    with pytest.raises(ValueError, match="version"):
+        keras_dropout_behaviour(0.5, True)
+    with pytest.raises(TypeError, match="rate"):
+        keras_dropout_behaviour("0.5", 3)
+    with pytest.raises(TypeError, match="rate"):
+        keras_dropout_behaviour(True, 3)
+
+
+@pytest.mark.parametrize("rate", [-0.5, 0.0, 0.25, 0.9, 1.0, 1.5, 256.0, float("nan")])
+@pytest.mark.parametrize("training", [True, False])
+def test_version_3_table_matches_real_keras(rate, training):
+    """The Keras 3 column is checked against the installed keras.layers.Dropout."""
+    assert observed_keras_behaviour(rate, training=training) == keras_dropout_behaviour(rate, 3, training=training)
+
+
+def test_training_flag_probe_sees_fit_evaluate_predict():
+    probe = training_flag_probe()
+    m = keras.Sequential([keras.Input(shape=(3,)), probe, keras.layers.Dense(1, activation="sigmoid")])
+    m.compile(optimizer="adam", loss="binary_crossentropy")
+    x, y = np.ones((10, 3), np.float32), np.ones(10, np.float32)
+    assert probe.seen == []
+    m.fit(x, y, epochs=1, batch_size=5, validation_data=(x, y), verbose=0)
+    assert probe.seen == [True, True, False, False]
+    probe.seen.clear()
+    m.evaluate(x, y, verbose=0)
+    m.predict(x, verbose=0)
+    assert probe.seen == [False, False]
+    probe.seen.clear()
+    m(x)
+    m(x, training=True)
+    assert probe.seen == [None, True]
+
+
+# ---------------------------------------------------------------- kept_mask, dropout_summary, shared_along
+
+
+def test_kept_mask_and_errors():
+    x = np.array([1.0, -2.0, 3.0])
+    out = np.array([2.0, 0.0, 6.0])
+    assert kept_mask(x, out).tolist() == [True, False, True]
+    with pytest.raises(ValueError, match="zero"):
+        kept_mask(np.array([0.0, 1.0]), np.array([0.0, 2.0]))
+    with pytest.raises(ValueError, match="shape"):
+        kept_mask(np.ones(3), np.ones(4))
+    with pytest.raises(TypeError, match="out"):
+        kept_mask(np.ones(2), np.array(["a", "b"]))
+
+
+def test_dropout_summary_exact_values():
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    out = np.array([0.0, 4.0, 0.0, 16.0])
+    s = dropout_summary(x, out)
+    assert s.dropped_fraction == 0.5 and s.scale_min == 2.0 and s.scale_max == 2.0 and s.n == 4
+    allgone = dropout_summary(x, np.zeros(4))
+    assert allgone.dropped_fraction == 1.0 and math.isnan(allgone.scale_min)
+
+
+def test_dropout_summary_does_not_mutate():
+    x = np.array([1.0, 2.0], dtype=np.float32)
+    out = np.array([0.0, 4.0], dtype=np.float32)
+    x0, out0 = x.copy(), out.copy()
+    dropout_summary(x, out)
+    assert np.array_equal(x, x0) and np.array_equal(out, out0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(p=st.floats(0.05, 0.95), seed=st.integers(0, 10_000))
+def test_summary_of_dropout_lib(p, seed):
+    x = np.full(20_000, 1.5)
+    s = dropout_summary(x, dropout_lib.dropout(x, p, rng=seed))
+    assert abs(s.dropped_fraction - p) <= Z * math.sqrt(p * (1 - p) / s.n)
+    assert s.scale_min == pytest.approx(1 / (1 - p), rel=1e-12)
+    assert s.scale_max == pytest.approx(1 / (1 - p), rel=1e-12)
+
+
+def test_shared_along():
+    m = np.zeros((2, 3, 4), dtype=bool)
+    m[0, :, 1] = True
+    assert shared_along(m, 1)
+    assert shared_along(m, (1,))
+    assert not shared_along(m, 2)
+    assert not shared_along(m, (0, 1))
+    assert shared_along(np.zeros((0, 3)), 0)
+    with pytest.raises(ValueError, match="out of range"):
+        shared_along(m, 3)
+    with pytest.raises(TypeError, match="axes"):
+        shared_along(m, "a")
+
+
+# ---------------------------------------------------------------- Keras versus dropout_lib
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_keras_and_dropout_lib_agree(p):
+    x = np.random.default_rng(0).uniform(0.5, 2.0, size=(200, 500)).astype(np.float32)
+    sk = dropout_summary(x, as_np(keras.layers.Dropout(p, seed=3)(x, training=True)))
+    sd = dropout_summary(x, dropout_lib.dropout(x, p, rng=3))
+    se = math.sqrt(p * (1 - p) / x.size)
+    assert abs(sk.dropped_fraction - p) <= Z * se
+    assert abs(sd.dropped_fraction - p) <= Z * se
+    for s in (sk, sd):
+        assert abs(s.scale_min * (1 - p) - 1) < 2e-7 and abs(s.scale_max * (1 - p) - 1) < 2e-7
+
+
+def test_noise_shape_broadcast_in_both():
+    x = np.random.default_rng(1).uniform(0.5, 2.0, size=(32, 10, 16)).astype(np.float32)
+    mk = kept_mask(x, as_np(keras.layers.Dropout(0.5, noise_shape=(None, 1, 16), seed=2)(x, training=True)))
+    md = kept_mask(x, dropout_lib.dropout(x, 0.5, rng=2, noise_shape=(None, 1, None)))
+    for m in (mk, md):
+        assert shared_along(m, 1)
+        assert not shared_along(m, 0) and not shared_along(m, 2)
+
+
+def test_spatial_dropout_2d_drops_whole_channels():
+    x = np.random.default_rng(2).uniform(0.5, 2.0, size=(16, 6, 6, 8)).astype(np.float32)
+    m = kept_mask(x, as_np(keras.layers.SpatialDropout2D(0.5, seed=4)(x, training=True)))
+    assert shared_along(m, (1, 2))
+    assert not shared_along(m, (0,))
+
+
+# ---------------------------------------------------------------- the tutorial's model
+
+
+def test_fit_tutorial_both_frameworks_short_run():
+    data = synthetic_classification()
+    rk = fit_tutorial_keras(data, seed=0, epochs=2)
+    rt = fit_tutorial_torch(data, seed=0, epochs=2)
+    for r in (rk, rt):
+        assert set(r.history.metrics) == {"train_loss", "train_acc", "val_loss", "val_acc"}
+        assert r.history.epochs == 2
+        assert 0.5 < r.test_acc <= 1 and 0.5 < r.train_eval_acc <= 1
+    again = fit_tutorial_keras(data, seed=0, epochs=2)
+    assert again.history.metrics == rk.history.metrics and again.test_acc == rk.test_acc
+
+
+def test_tutorial_keras_model_layout_and_seeding():
+    m = tutorial_keras_model(seed=5)
+    kinds = [type(layer).__name__ for layer in m.layers]
+    assert kinds == ["Dense", "Dropout", "Dense", "Dropout", "Dense"]
+    assert [layer.rate for layer in m.layers if kinds[m.layers.index(layer)] == "Dropout"] == [0.5, 0.5]
+    m2 = tutorial_keras_model(seed=5)
+    for a, b in zip(m.get_weights(), m2.get_weights()):
+        assert np.array_equal(a, b)
+    assert [type(layer).__name__ for layer in tutorial_keras_model(rate=0.0).layers] == ["Dense"] * 3
+
+
+def test_tutorial_keras_model_errors():
+    with pytest.raises(ValueError, match="rate"):
+        tutorial_keras_model(rate=1.5)
+    with pytest.raises(ValueError, match="hidden"):
+        tutorial_keras_model(hidden=(64, 0))
+    with pytest.raises(ValueError, match="seed"):
+        tutorial_keras_model(seed=-1)
+
+
+def test_mlp_from_keras_computes_the_same_function():
+    m = tutorial_keras_model(seed=1)
+    before = [w.copy() for w in m.get_weights()]
+    x = np.random.default_rng(3).normal(size=(100, 20)).astype(np.float32)
+    mlp = mlp_from_keras(m)
+    assert not mlp.training and mlp.rates == [0.5, 0.5]
+    with torch.no_grad():
+        p_torch = torch.sigmoid(mlp(torch.from_numpy(x))).numpy()
+    p_keras = as_np(m.predict(x, verbose=0)).ravel()
+    assert np.max(np.abs(p_torch - p_keras)) < 1e-5
+    for a, b in zip(before, m.get_weights()):
+        assert np.array_equal(a, b)
+
+
+def test_mlp_from_keras_rejects_single_dense():
+    m = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="two Dense"):
+        mlp_from_keras(m)
