@@ -304,7 +304,9 @@ def test_internal_links_resolve(site, base_url):
     for page in PAGES:
         url = page_url(base_url, page)
         status, anchors = load(url)
-        assert status == 200, f"{page}: HTTP {status}"
+        if status != 200:
+            problems.append(f"{page}: the page itself answers HTTP {status}")
+            continue
         for href in anchors.hrefs:
             target = urljoin(url, href)
             if not target.startswith(base_url) or (url, href) in checked:
