@@ -214,9 +214,11 @@ def test_fit_tutorial_both_frameworks_short_run():
     for r in (rk, rt):
         assert set(r.history.metrics) == {"train_loss", "train_acc", "val_loss", "val_acc"}
         assert r.history.epochs == 2
-        assert 0.5 < r.test_acc <= 1 and 0.5 < r.train_eval_acc <= 1
+        assert 0.5 < r.test_acc <= 1 and 0.5 < r.train_eval_acc <= 1 and 0.5 < r.train_thinned_acc <= 1
     again = fit_tutorial_keras(data, seed=0, epochs=2)
     assert again.history.metrics == rk.history.metrics and again.test_acc == rk.test_acc
+    no_dropout = fit_tutorial_torch(data, seed=0, epochs=2, rate=0.0)
+    assert no_dropout.train_thinned_acc == no_dropout.train_eval_acc
 
 
 def test_tutorial_keras_model_layout_and_seeding():
