@@ -100,7 +100,7 @@ class FlaggedNet(D2LNet):
         return super().extra_repr() + f", is_training={self.is_training}"
 
 
-def run_python(code: str, *, optimize: bool = False, timeout: float = 120.0) -> subprocess.CompletedProcess:
+def run_python(code: str, *, optimize: bool = False, timeout: float = 900.0) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter (``sys.executable``), with ``-O`` if ``optimize``.
 
     The course's checkout is put on ``PYTHONPATH`` so the snippet can import
