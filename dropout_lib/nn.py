@@ -40,9 +40,13 @@ class Dropout(nn.Module):
         if not self.training or self.p == 0.0:
             return x
         keep = 1.0 - self.p
-        mask = keep_mask(x, keep, self.generator)
+        mask = self._mask(x, keep)
         scale = 1.0 / keep if keep > 0 else 0.0
         return torch.where(mask, x * scale, torch.zeros((), dtype=x.dtype, device=x.device))
+
+    def _mask(self, x: torch.Tensor, keep: float) -> torch.Tensor:
+        """The keep mask, broadcastable to ``x``: one coin per element."""
+        return keep_mask(x, keep, self.generator)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -91,7 +95,7 @@ def channel_keep_mask(
     return torch.rand(shape, device=x.device, generator=generator) < keep_prob
 
 
-class Dropout2d(nn.Module):
+class Dropout2d(Dropout):
     """Channel-wise ("spatial") inverted dropout for feature maps (Tompson et al. 2015).
 
     For an input :math:`h` of shape ``(N, C, H, W)``, training mode computes
@@ -105,22 +109,13 @@ class Dropout2d(nn.Module):
     least one spatial axis is accepted (``(N, C, L)`` and ``(N, C, D, H, W)`` too).
     """
 
-    def __init__(self, p: float = 0.5, generator: torch.Generator | None = None) -> None:
-        super().__init__()
-        self.p = check_probability(p, "p")
-        self.generator = generator
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim < 3:
             raise ValueError(
                 f"Dropout2d expects x of shape (N, C, *spatial); got shape {tuple(x.shape)}"
             )
-        if not self.training or self.p == 0.0:
-            return x
-        keep = 1.0 - self.p
-        mask = channel_keep_mask(x, keep, self.generator)
-        scale = 1.0 / keep if keep > 0 else 0.0
-        return torch.where(mask, x * scale, torch.zeros((), dtype=x.dtype, device=x.device))
+        return super().forward(x)
 
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
+    def _mask(self, x: torch.Tensor, keep: float) -> torch.Tensor:
+        """One coin per (sample, channel), broadcast over the spatial positions."""
+        return channel_keep_mask(x, keep, self.generator)

@@ -54,6 +54,17 @@ class MonteCarloMoments(NamedTuple):
     n: int
 
 
+def _sample_moments(samples: np.ndarray) -> MonteCarloMoments:
+    """Moments over axis 0 of ``samples`` with the standard errors of :class:`MonteCarloMoments`."""
+    n = samples.shape[0]
+    mean = samples.mean(axis=0)
+    centred = samples - mean
+    var = (centred**2).sum(axis=0) / (n - 1)
+    mu4 = (centred**4).mean(axis=0)
+    se_var = np.sqrt(np.maximum(mu4 - var**2, 0.0) / n)
+    return MonteCarloMoments(mean, var, np.sqrt(var / n), se_var, int(n))
+
+
 def _check_kind(kind: str) -> None:
     if kind not in ("inverted", "classic"):
         raise ValueError(f"kind must be 'inverted' or 'classic'; got kind={kind!r}")
@@ -93,12 +104,7 @@ def monte_carlo_moments(
     tiled = np.broadcast_to(h, (int(n),) + h.shape)
     fn = dropout if kind == "inverted" else classic_dropout
     samples = fn(tiled, p, rng=gen)
-    mean = samples.mean(axis=0)
-    centred = samples - mean
-    var = (centred**2).sum(axis=0) / (n - 1)
-    mu4 = (centred**4).mean(axis=0)
-    se_var = np.sqrt(np.maximum(mu4 - var**2, 0.0) / n)
-    return MonteCarloMoments(mean, var, np.sqrt(var / n), se_var, int(n))
+    return _sample_moments(samples)
 
 
 def _check_unit(w, h) -> tuple[np.ndarray, np.ndarray]:
@@ -155,9 +161,4 @@ def monte_carlo_linear_unit(
     gen = as_generator(rng)
     fn = dropout if kind == "inverted" else classic_dropout
     samples = fn(np.broadcast_to(h, (int(n),) + h.shape), p, rng=gen) @ w
-    mean = samples.mean(axis=0)
-    centred = samples - mean
-    var = (centred**2).sum(axis=0) / (n - 1)
-    mu4 = (centred**4).mean(axis=0)
-    se_var = np.sqrt(np.maximum(mu4 - var**2, 0.0) / n)
-    return MonteCarloMoments(mean, var, np.sqrt(var / n), se_var, int(n))
+    return _sample_moments(samples)
