@@ -14,7 +14,6 @@ PORT ?= 8000
 
 export KERAS_BACKEND := torch
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: help setup data book serve test test-unit test-notebooks test-book test-browser refresh lab pins clean
