@@ -12,16 +12,29 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 JOBS ?= 2
 PORT ?= 8000
 
+# The pinned numerical code path (README, "Reproducing the numbers"): torch's AVX2
+# kernels on every x86-64 CPU, so stored outputs reproduce bit for bit there.
+export ATEN_CPU_CAPABILITY := avx2
+export ONEDNN_MAX_CPU_ISA := AVX2
+export MKL_CBWR := AVX2
+# The robustness pass re-executes every chapter on another code path (ATen's
+# unvectorised kernels; oneDNN and MKL on the machine's own best path) and lets
+# only the chapters' assertions decide.
+ROBUST_ENV := env ATEN_CPU_CAPABILITY=default -u ONEDNN_MAX_CPU_ISA -u MKL_CBWR
+
 export KERAS_BACKEND := torch
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup data book serve test test-unit test-notebooks test-book test-browser refresh lab pins clean
+.PHONY: help setup data book serve test lint types test-unit test-optimized test-notebooks \
+	test-robust test-book test-browser refresh lab pins clean
 
 help:
 	@echo "make book     build the website into _build/html (from stored notebook outputs)"
 	@echo "make serve    serve _build/html on http://127.0.0.1:$(PORT)"
-	@echo "make test     unit + property tests, nbval over every notebook, -W book build, browser test"
+	@echo "make test     lint, types, unit + property tests (also under python -O), nbval over"
+	@echo "              every notebook, the robustness pass, -W book build, browser test"
+	@echo "make test-robust  re-execute every notebook on another numerical code path"
 	@echo "make refresh  re-execute every notebook in place (updates stored outputs)"
 	@echo "make lab      JupyterLab with the course's environment"
 	@echo "make data     fetch and verify Fashion-MNIST"
@@ -38,7 +51,7 @@ setup: $(STAMP)
 data: $(STAMP)
 	@$(PY) -m dropout_lib.data
 
-book: setup data
+book: setup
 	@rm -rf _build/html
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --quiet
 	@echo "Website built: open $(CURDIR)/_build/html/index.html (or run 'make serve')"
@@ -47,19 +60,34 @@ serve: book
 	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C to stop)"
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
+lint: setup
+	$(VENV)/bin/ruff check dropout_lib tests _ext chapters
+	$(VENV)/bin/ruff format --check dropout_lib tests _ext chapters
+
+types: setup
+	$(VENV)/bin/mypy
+
 test-unit: setup
 	$(PY) -m pytest -q -n $(JOBS) tests --ignore=tests/browser
+
+# The exercise checkers must decide the same with assertions stripped (python -O).
+test-optimized: setup
+	$(PY) -O -m pytest -q -n $(JOBS) -p no:cacheprovider tests/test_exercises_*.py
 
 test-notebooks: setup data
 	$(PY) -m pytest -q -n $(JOBS) --dist loadscope --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/sanitize.cfg $(NOTEBOOKS)
+
+test-robust: setup data
+	$(ROBUST_ENV) $(PY) -m pytest -q -n $(JOBS) --dist loadscope --nbval-lax --nbval-current-env \
+	  $(NOTEBOOKS)
 
 test-book: book
 
 test-browser: book
 	$(PY) -m pytest -q tests/browser
 
-test: test-unit test-notebooks test-book test-browser
+test: lint types test-unit test-optimized test-notebooks test-robust test-book test-browser
 	@echo "make test: all suites passed"
 
 refresh: setup data

@@ -16,8 +16,8 @@ does not pin one of the key packages with ``==`` fails the build.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -33,7 +33,9 @@ KEY_PACKAGES: tuple[str, ...] = (
     "jupyter-book",
 )
 
-_PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*==\s*([^\s;,]+)")
+_PIN = re.compile(
+    r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*==\s*([^\s;,]+)"
+)
 
 
 def normalize_name(name: str) -> str:
@@ -62,7 +64,9 @@ def parse_pins(text: str) -> dict[str, str]:
     return pins
 
 
-def pinned_versions(requirements: Path, names: Iterable[str] = KEY_PACKAGES) -> dict[str, str]:
+def pinned_versions(
+    requirements: Path, names: Iterable[str] = KEY_PACKAGES
+) -> dict[str, str]:
     """Versions pinned with ``==`` in the file ``requirements``, for the packages in ``names``.
 
     Returns a dict in the order of ``names`` (keys as given). Raises ``ValueError``
@@ -89,11 +93,16 @@ class CourseMeta(SphinxDirective):
     """``course-meta``: reading time, running time and the pinned key package versions."""
 
     has_content = False
-    option_spec = {"read": directives.unchanged_required, "run": directives.unchanged_required}
+    option_spec = {
+        "read": directives.unchanged_required,
+        "run": directives.unchanged_required,
+    }
 
     def run(self) -> list[nodes.Node]:
         if not self.options:
-            raise self.error("course-meta needs at least one of the options :read: and :run:")
+            raise self.error(
+                "course-meta needs at least one of the options :read: and :run:"
+            )
         req = Path(self.env.srcdir) / "requirements.txt"
         self.env.note_dependency(str(req))
         try:

@@ -15,13 +15,16 @@ not enabled, drops sphinx-thebe's scripts altogether, so pages reference no remo
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
 def _filename(asset: Any) -> str:
     """The file name of a Sphinx asset entry (``_JavaScript``/``_CascadingStyleSheet`` or str)."""
     # vars() avoids the deprecated str interface of Sphinx's asset objects.
-    filename = vars(asset).get("filename", asset) if hasattr(asset, "__dict__") else asset
+    filename = (
+        vars(asset).get("filename", asset) if hasattr(asset, "__dict__") else asset
+    )
     return "" if filename is None else str(filename)
 
 
@@ -39,7 +42,11 @@ def _key(script: Any) -> tuple:
 def _is_thebe(script: Any) -> bool:
     filename = _filename(script)
     body = str((getattr(script, "attributes", {}) or {}).get("body", ""))
-    return "sphinx-thebe" in filename or "THEBE_JS_URL" in body or "unpkg.com/thebe" in filename
+    return (
+        "sphinx-thebe" in filename
+        or "THEBE_JS_URL" in body
+        or "unpkg.com/thebe" in filename
+    )
 
 
 def clean_scripts(scripts: Iterable[Any], drop_thebe: bool) -> list[Any]:
@@ -67,7 +74,9 @@ def thebe_enabled(app) -> bool:
 
 def _on_page_context(app, pagename, templatename, context, doctree):
     if "script_files" in context:
-        context["script_files"] = clean_scripts(context["script_files"], not thebe_enabled(app))
+        context["script_files"] = clean_scripts(
+            context["script_files"], not thebe_enabled(app)
+        )
     if "css_files" in context and not thebe_enabled(app):
         context["css_files"] = [
             c for c in context["css_files"] if "sphinx-thebe" not in _filename(c)

@@ -9,5 +9,11 @@ from .functional import classic_dropout, dropout
 from .masks import bernoulli_mask
 from .reproducibility import get_device, seed_everything
 
-__all__ = ["bernoulli_mask", "classic_dropout", "dropout", "get_device", "seed_everything"]
+__all__ = [
+    "bernoulli_mask",
+    "classic_dropout",
+    "dropout",
+    "get_device",
+    "seed_everything",
+]
 __version__ = "0.1.0"

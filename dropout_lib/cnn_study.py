@@ -7,8 +7,9 @@ turns a list of runs into mean and standard deviation per configuration.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,15 +29,23 @@ def downsample_images(images: Any, factor: int = 2) -> torch.Tensor:
     28x28 Fashion-MNIST image becomes 14x14 with ``factor=2`` (four times fewer pixels to convolve).
     The input is not modified.
     """
-    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
+    if (
+        isinstance(factor, bool)
+        or not isinstance(factor, (int, np.integer))
+        or factor < 1
+    ):
         raise ValueError(f"factor must be a positive integer; got factor={factor!r}")
     arr = np.asarray(images)
     if arr.ndim != 3:
         raise ValueError(f"images must have shape (N, H, W); got shape {arr.shape}")
     if arr.dtype != np.uint8:
-        raise TypeError(f"images must be uint8 pixels in [0, 255]; got dtype {arr.dtype}")
+        raise TypeError(
+            f"images must be uint8 pixels in [0, 255]; got dtype {arr.dtype}"
+        )
     if arr.shape[1] % factor or arr.shape[2] % factor:
-        raise ValueError(f"image sides {arr.shape[1:]} must be divisible by factor={factor}")
+        raise ValueError(
+            f"image sides {arr.shape[1:]} must be divisible by factor={factor}"
+        )
     x = torch.as_tensor(arr.astype(np.float32) / 255.0).unsqueeze(1)
     return F.avg_pool2d(x, factor) if factor > 1 else x
 
@@ -78,7 +87,9 @@ def run_cnn(
     eval mode (dropout off, BN on its running statistics).
     """
     if not isinstance(config, Mapping):
-        raise TypeError(f"config must be a mapping of SmallCNN keyword arguments; got {type(config).__name__}")
+        raise TypeError(
+            f"config must be a mapping of SmallCNN keyword arguments; got {type(config).__name__}"
+        )
     if len(data) != 4:
         raise ValueError("data must be (x_train, y_train, x_test, y_test)")
     x, y, xt, yt = data
@@ -88,8 +99,17 @@ def run_cnn(
     model = SmallCNN(channels, image_size=int(x.shape[-1]), pools=pools, **dict(config))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
-    train(model, x, y, loss_fn=loss_fn, optimizer=opt, epochs=epochs, batch_size=batch_size,
-          seed=seed, device=device)
+    train(
+        model,
+        x,
+        y,
+        loss_fn=loss_fn,
+        optimizer=opt,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        device=device,
+    )
     _, train_acc = evaluate(model, x, y, loss_fn)
     _, test_acc = evaluate(model, xt, yt, loss_fn)
     return CNNRun(name, int(seed), float(train_acc), float(test_acc), model)
@@ -112,7 +132,13 @@ def summarise(runs: Iterable[CNNRun]) -> dict[str, dict[str, float]]:
         test = np.array([r.test_acc for r in rs])
         gap = np.array([r.gap for r in rs])
         tr = np.array([r.train_acc for r in rs])
-        sd = (lambda a: float(a.std(ddof=1)) if len(a) > 1 else float("nan"))
-        out[name] = dict(test_mean=float(test.mean()), test_std=sd(test), gap_mean=float(gap.mean()),
-                         gap_std=sd(gap), train_mean=float(tr.mean()), n=len(rs))
+        sd = lambda a: float(a.std(ddof=1)) if len(a) > 1 else float("nan")
+        out[name] = dict(
+            test_mean=float(test.mean()),
+            test_std=sd(test),
+            gap_mean=float(gap.mean()),
+            gap_std=sd(gap),
+            train_mean=float(tr.mean()),
+            n=len(rs),
+        )
     return out

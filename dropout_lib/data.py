@@ -61,8 +61,16 @@ SPLITS = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 CLASS_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 
 HOW_TO_GET = """\
@@ -104,12 +112,18 @@ def parse_idx(data: bytes) -> np.ndarray:
     if data[0] != 0 or data[1] != 0:
         raise ValueError("not an IDX file: the first two bytes must be zero")
     if data[2] != 0x08:
-        raise ValueError(f"unsupported IDX element type 0x{data[2]:02x}; only 0x08 (uint8) is supported")
+        raise ValueError(
+            f"unsupported IDX element type 0x{data[2]:02x}; only 0x08 (uint8) is supported"
+        )
     rank = data[3]
     header = 4 + 4 * rank
     if len(data) < header:
-        raise ValueError(f"truncated IDX header: rank {rank} needs {header} bytes, got {len(data)}")
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank))
+        raise ValueError(
+            f"truncated IDX header: rank {rank} needs {header} bytes, got {len(data)}"
+        )
+    shape = tuple(
+        int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank)
+    )
     expected = int(np.prod(shape, dtype=np.int64)) if shape else 1
     if len(data) - header != expected:
         raise ValueError(
@@ -132,7 +146,9 @@ def _read_bytes(directory: Path, name: str) -> bytes | None:
     return None
 
 
-def _check_dir(directory: Path, names: tuple[str, ...]) -> tuple[dict[str, bytes] | None, str | None]:
+def _check_dir(
+    directory: Path, names: tuple[str, ...]
+) -> tuple[dict[str, bytes] | None, str | None]:
     """Read and verify ``names`` in ``directory``: (contents, None) or (None, why not)."""
     out: dict[str, bytes] = {}
     for name in names:
@@ -144,7 +160,10 @@ def _check_dir(directory: Path, names: tuple[str, ...]) -> tuple[dict[str, bytes
             return None, f"{directory}: {name}(.gz) missing"
         digest = hashlib.sha256(blob).hexdigest()
         if digest != FILES[name]:
-            return None, f"{directory}: {name} is corrupt (SHA-256 {digest[:12]}..., expected {FILES[name][:12]}...)"
+            return (
+                None,
+                f"{directory}: {name} is corrupt (SHA-256 {digest[:12]}..., expected {FILES[name][:12]}...)",
+            )
         out[name] = blob
     return out, None
 
@@ -169,7 +188,9 @@ def find_fashion_mnist(root: str | os.PathLike | None = None) -> Path | None:
 
 
 def download_fashion_mnist(
-    dest: str | os.PathLike | None = None, base_url: str | None = None, timeout: float = 60.0
+    dest: str | os.PathLike | None = None,
+    base_url: str | None = None,
+    timeout: float = 60.0,
 ) -> Path:
     """Download the four ``.gz`` files into ``dest`` (default: the cache directory).
 
@@ -189,21 +210,32 @@ def download_fashion_mnist(
         fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest)
         tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            with (
+                os.fdopen(fd, "wb") as out,
+                urllib.request.urlopen(url, timeout=timeout) as resp,
+            ):
                 expected_len = resp.headers.get("Content-Length")
                 shutil.copyfileobj(resp, out)
             if expected_len is not None and tmp.stat().st_size != int(expected_len):
-                raise OSError(f"incomplete download of {url}: {tmp.stat().st_size} of {expected_len} bytes")
+                raise OSError(
+                    f"incomplete download of {url}: {tmp.stat().st_size} of {expected_len} bytes"
+                )
             try:
                 with gzip.open(tmp, "rb") as fh:
                     digest = hashlib.sha256(fh.read()).hexdigest()
             except (OSError, EOFError) as exc:
-                raise OSError(f"download of {url} is not a complete gzip file ({exc})") from exc
+                raise OSError(
+                    f"download of {url} is not a complete gzip file ({exc})"
+                ) from exc
             if digest != sha:
-                raise OSError(f"checksum mismatch for {url}: got {digest[:12]}..., expected {sha[:12]}...")
+                raise OSError(
+                    f"checksum mismatch for {url}: got {digest[:12]}..., expected {sha[:12]}..."
+                )
             os.replace(tmp, dest / (name + ".gz"))
         except (http.client.HTTPException, ValueError) as exc:
-            raise OSError(f"download of {url} failed: {type(exc).__name__}: {exc}") from exc
+            raise OSError(
+                f"download of {url} failed: {type(exc).__name__}: {exc}"
+            ) from exc
         finally:
             tmp.unlink(missing_ok=True)
     return dest
@@ -215,13 +247,22 @@ def _from_debian_package(dest: Path) -> bool:
         return False
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            subprocess.run(["apt-get", "download", DEBIAN_PACKAGE], cwd=tmp, check=True,
-                           capture_output=True, timeout=600)
+            subprocess.run(
+                ["apt-get", "download", DEBIAN_PACKAGE],
+                cwd=tmp,
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
             debs = list(Path(tmp).glob(f"{DEBIAN_PACKAGE}_*.deb"))
             if not debs:
                 return False
-            subprocess.run(["dpkg", "-x", str(debs[0]), str(Path(tmp) / "x")], check=True,
-                           capture_output=True, timeout=600)
+            subprocess.run(
+                ["dpkg", "-x", str(debs[0]), str(Path(tmp) / "x")],
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
         except (subprocess.SubprocessError, OSError):
             return False
         src = Path(tmp) / "x" / DEBIAN_DIR.relative_to("/")
@@ -239,7 +280,9 @@ def _from_debian_package(dest: Path) -> bool:
     return True
 
 
-def ensure_fashion_mnist(root: str | os.PathLike | None = None, verbose: bool = False) -> Path:
+def ensure_fashion_mnist(
+    root: str | os.PathLike | None = None, verbose: bool = False
+) -> Path:
     """Make sure a verified copy exists; fetch one (Debian package, then the mirror) if not."""
     found = find_fashion_mnist(root)
     if found is not None:
@@ -254,7 +297,9 @@ def ensure_fashion_mnist(root: str | os.PathLike | None = None, verbose: bool = 
     try:
         download_fashion_mnist(dest)
     except OSError as exc:
-        raise DataNotFoundError(f"Fashion-MNIST could not be downloaded ({exc}).\n" + _how_to_get()) from exc
+        raise DataNotFoundError(
+            f"Fashion-MNIST could not be downloaded ({exc}).\n" + _how_to_get()
+        ) from exc
     if verbose:
         print(f"Fashion-MNIST: downloaded into {dest}")
     return dest
@@ -268,7 +313,9 @@ def _load(directory: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     images = parse_idx(contents[SPLITS[split][0]])
     labels = parse_idx(contents[SPLITS[split][1]]).astype(np.int64)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(f"inconsistent Fashion-MNIST files in {directory}: {images.shape} vs {labels.shape}")
+        raise ValueError(
+            f"inconsistent Fashion-MNIST files in {directory}: {images.shape} vs {labels.shape}"
+        )
     images.setflags(write=False)
     labels.setflags(write=False)
     return images, labels
@@ -304,7 +351,10 @@ def fashion_mnist(
         except OSError as exc:
             problems.append(f"download from {MIRROR} failed: {exc}")
     raise DataNotFoundError(
-        "No verified Fashion-MNIST found. Looked at:\n  - " + "\n  - ".join(problems) + "\n" + _how_to_get()
+        "No verified Fashion-MNIST found. Looked at:\n  - "
+        + "\n  - ".join(problems)
+        + "\n"
+        + _how_to_get()
     )
 
 
@@ -345,13 +395,21 @@ class SyntheticSplits(NamedTuple):
 
 
 def _check_size(value, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):
-        raise TypeError(f"{name} must be an int (a count) or a float (a fraction); got {name}={value!r}")
+    if isinstance(value, bool) or not isinstance(
+        value, (int, np.integer, float, np.floating)
+    ):
+        raise TypeError(
+            f"{name} must be an int (a count) or a float (a fraction); got {name}={value!r}"
+        )
     if isinstance(value, (float, np.floating)):
         if not 0.0 < float(value) < 1.0:
-            raise ValueError(f"{name} as a fraction must lie strictly between 0 and 1; got {name}={value!r}")
+            raise ValueError(
+                f"{name} as a fraction must lie strictly between 0 and 1; got {name}={value!r}"
+            )
     elif value < 1:
-        raise ValueError(f"{name} as a count must be a positive integer; got {name}={value!r}")
+        raise ValueError(
+            f"{name} as a count must be a positive integer; got {name}={value!r}"
+        )
 
 
 def synthetic_classification(
@@ -395,7 +453,11 @@ def synthetic_classification(
     from sklearn.datasets import make_classification
     from sklearn.model_selection import train_test_split
 
-    for name, value in (("n_samples", n_samples), ("n_features", n_features), ("n_classes", n_classes)):
+    for name, value in (
+        ("n_samples", n_samples),
+        ("n_features", n_features),
+        ("n_classes", n_classes),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise TypeError(f"{name} must be an int; got {name}={value!r}")
     if n_classes < 2:
@@ -403,28 +465,47 @@ def synthetic_classification(
     _check_size(test_size, "test_size")
     _check_size(val_size, "val_size")
     if train_size is not None:
-        if isinstance(train_size, bool) or not isinstance(train_size, (int, np.integer)):
-            raise TypeError(f"train_size must be an int or None; got train_size={train_size!r}")
+        if isinstance(train_size, bool) or not isinstance(
+            train_size, (int, np.integer)
+        ):
+            raise TypeError(
+                f"train_size must be an int or None; got train_size={train_size!r}"
+            )
         if train_size < n_classes:
-            raise ValueError(f"train_size must be at least n_classes={n_classes}; got train_size={train_size}")
+            raise ValueError(
+                f"train_size must be at least n_classes={n_classes}; got train_size={train_size}"
+            )
     x, y = make_classification(
-        n_samples=n_samples, n_features=n_features, n_classes=n_classes,
-        random_state=random_state, **make_classification_kwargs,
+        n_samples=n_samples,
+        n_features=n_features,
+        n_classes=n_classes,
+        random_state=random_state,
+        **make_classification_kwargs,
     )
     try:
         x_rest, x_test, y_rest, y_test = train_test_split(
-            x, y, test_size=test_size, stratify=y, random_state=split_seed)
+            x, y, test_size=test_size, stratify=y, random_state=split_seed
+        )
         x_train, x_val, y_train, y_val = train_test_split(
-            x_rest, y_rest, test_size=val_size, stratify=y_rest, random_state=split_seed)
+            x_rest, y_rest, test_size=val_size, stratify=y_rest, random_state=split_seed
+        )
         if train_size is not None and train_size < len(x_train):
             x_train, _, y_train, _ = train_test_split(
-                x_train, y_train, train_size=int(train_size), stratify=y_train, random_state=split_seed)
+                x_train,
+                y_train,
+                train_size=int(train_size),
+                stratify=y_train,
+                random_state=split_seed,
+            )
         elif train_size is not None and train_size > len(x_train):
             raise ValueError(
                 f"train_size={train_size} exceeds the {len(x_train)} training examples left after the test "
-                f"and validation splits")
+                f"and validation splits"
+            )
     except ValueError as exc:
         raise ValueError(f"cannot split {n_samples} samples this way: {exc}") from exc
     f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
     i64 = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
-    return SyntheticSplits(f32(x_train), i64(y_train), f32(x_val), i64(y_val), f32(x_test), i64(y_test))
+    return SyntheticSplits(
+        f32(x_train), i64(y_train), f32(x_val), i64(y_val), f32(x_test), i64(y_test)
+    )

@@ -39,8 +39,14 @@ _BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
 def _check_batch_size(batch_size: Any) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 2:
-        raise ValueError(f"batch_size must be an integer >= 2; got batch_size={batch_size!r}")
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 2
+    ):
+        raise ValueError(
+            f"batch_size must be an integer >= 2; got batch_size={batch_size!r}"
+        )
     return int(batch_size)
 
 
@@ -70,7 +76,11 @@ def neighbour_correlation(maps: Any, offset: int = 1) -> np.ndarray:
     A channel that is constant over those pairs (a dead ReLU unit) has no correlation: its entry
     is NaN, so average with ``numpy.nanmean``. ``maps`` (a tensor or array) is not modified.
     """
-    if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or offset < 1:
+    if (
+        isinstance(offset, bool)
+        or not isinstance(offset, (int, np.integer))
+        or offset < 1
+    ):
         raise ValueError(f"offset must be a positive integer; got offset={offset!r}")
     if isinstance(maps, torch.Tensor):
         maps = maps.detach().cpu().numpy()
@@ -119,13 +129,21 @@ def fill_from_neighbours(maps: torch.Tensor, keep: torch.Tensor) -> torch.Tensor
     try:
         k = torch.broadcast_to(keep, maps.shape).to(maps.dtype)
     except RuntimeError as exc:
-        raise ValueError(f"keep of shape {tuple(keep.shape)} does not broadcast to maps {tuple(maps.shape)}") from exc
-    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]], dtype=maps.dtype, device=maps.device)
+        raise ValueError(
+            f"keep of shape {tuple(keep.shape)} does not broadcast to maps {tuple(maps.shape)}"
+        ) from exc
+    kernel = torch.tensor(
+        [[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]],
+        dtype=maps.dtype,
+        device=maps.device,
+    )
     kernel = kernel.expand(maps.shape[1], 1, 3, 3)
     with torch.no_grad():
         total = F.conv2d(maps * k, kernel, padding=1, groups=maps.shape[1])
         count = F.conv2d(k, kernel, padding=1, groups=maps.shape[1])
-        guess = torch.where(count > 0, total / count.clamp_min(1), torch.zeros((), dtype=maps.dtype))
+        guess = torch.where(
+            count > 0, total / count.clamp_min(1), torch.zeros((), dtype=maps.dtype)
+        )
     return torch.where(k.bool(), maps, guess)
 
 
@@ -146,7 +164,9 @@ def variance_shift(mean: Any, var: Any, p: float) -> tuple[np.ndarray, np.ndarra
     """
     p = check_probability(p, "p")
     if p == 1.0:
-        raise ValueError("p must be below 1: with p = 1 dropout outputs zeros and X = a x / q is undefined")
+        raise ValueError(
+            "p must be below 1: with p = 1 dropout outputs zeros and X = a x / q is undefined"
+        )
     c = check_real_array(mean, "mean").astype(np.float64)
     v = check_real_array(var, "var").astype(np.float64)
     if np.any(v < 0):
@@ -156,7 +176,9 @@ def variance_shift(mean: Any, var: Any, p: float) -> tuple[np.ndarray, np.ndarra
     return (c**2 + v) / q - c**2, v.copy()
 
 
-def conv_variance_shift(x: torch.Tensor, weight: torch.Tensor, p: float, padding: int = 0) -> np.ndarray:
+def conv_variance_shift(
+    x: torch.Tensor, weight: torch.Tensor, p: float, padding: int = 0
+) -> np.ndarray:
     """Extra variance, per output channel, that element-wise dropout on ``x`` adds after a convolution.
 
     For :math:`y = w * \\operatorname{dropout}(x)` (one output position is
@@ -186,7 +208,9 @@ def conv_variance_shift(x: torch.Tensor, weight: torch.Tensor, p: float, padding
 
 
 @torch.no_grad()
-def layer_output(model: nn.Module, module: nn.Module, x: torch.Tensor, *, training: bool = False) -> torch.Tensor:
+def layer_output(
+    model: nn.Module, module: nn.Module, x: torch.Tensor, *, training: bool = False
+) -> torch.Tensor:
     """The output of ``module`` (a sub-module of ``model``) when ``model(x)`` runs.
 
     Runs in eval mode unless ``training=True``; the model's mode is restored afterwards and
@@ -203,7 +227,9 @@ def layer_output(model: nn.Module, module: nn.Module, x: torch.Tensor, *, traini
         target = copy.deepcopy(model)
         module = list(target.modules())[idx]
     captured: list[torch.Tensor] = []
-    handle = module.register_forward_hook(lambda mod, inp, out: captured.append(out.detach().clone()))
+    handle = module.register_forward_hook(
+        lambda mod, inp, out: captured.append(out.detach().clone())
+    )
     was_training = model.training
     try:
         target.train(training)
@@ -247,7 +273,9 @@ class _Moments:
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         mean = self.s1 / self.n
-        return mean.cpu().numpy(), (self.s2 / self.n - mean**2).clamp_min(0).cpu().numpy()
+        return mean.cpu().numpy(), (self.s2 / self.n - mean**2).clamp_min(
+            0
+        ).cpu().numpy()
 
 
 def _bn_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -255,21 +283,28 @@ def _bn_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 @torch.no_grad()
-def _moments_of_bn_inputs(model: nn.Module, x: torch.Tensor, batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _moments_of_bn_inputs(
+    model: nn.Module, x: torch.Tensor, batch_size: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     layers = _bn_layers(model)
     acc = [_Moments() for _ in layers]
-    handles = [m.register_forward_hook(lambda mod, inp, out, a=a: a.add(inp[0])) for (_, m), a in zip(layers, acc)]
+    handles = [
+        m.register_forward_hook(lambda mod, inp, out, a=a: a.add(inp[0]))
+        for (_, m), a in zip(layers, acc)
+    ]
     device = next(model.parameters()).device
     try:
         for i in range(0, len(x), batch_size):
-            model(x[i:i + batch_size].to(device))
+            model(x[i : i + batch_size].to(device))
     finally:
         for h in handles:
             h.remove()
     return [a.result() for a in acc]
 
 
-def bn_input_variance(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> list[BNVariance]:
+def bn_input_variance(
+    model: nn.Module, x: torch.Tensor, batch_size: int = 256
+) -> list[BNVariance]:
     """Mean and variance of every BatchNorm layer's input, in training and in inference mode.
 
     The statistics are taken per channel over samples and positions of ``x``, fed in batches of
@@ -293,12 +328,18 @@ def bn_input_variance(model: nn.Module, x: torch.Tensor, batch_size: int = 256) 
     eval_stats = _moments_of_bn_inputs(work, x, batch_size)
     out = []
     for (name, bn), (tm, tv), (em, ev) in zip(layers, train_stats, eval_stats):
-        running = bn.running_var.detach().double().cpu().numpy().copy() if bn.running_var is not None else np.full_like(ev, np.nan)
+        running = (
+            bn.running_var.detach().double().cpu().numpy().copy()
+            if bn.running_var is not None
+            else np.full_like(ev, np.nan)
+        )
         out.append(BNVariance(name, tm, tv, em, ev, running))
     return out
 
 
-def recalibrate_bn(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> nn.Module:
+def recalibrate_bn(
+    model: nn.Module, x: torch.Tensor, batch_size: int = 256
+) -> nn.Module:
     """A copy of ``model`` whose BatchNorm running statistics are re-estimated with dropout off.
 
     Every dropout layer stays in eval mode (the identity) while each BN layer, in training mode
@@ -326,7 +367,7 @@ def recalibrate_bn(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> 
     device = next(new.parameters()).device
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
-            xb = x[i:i + batch_size]
+            xb = x[i : i + batch_size]
             if len(xb) < 2:
                 break
             new(xb.to(device))

@@ -37,7 +37,9 @@ OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam")
 
 def _check_optimizer(optimizer: str) -> None:
     if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got optimizer={optimizer!r}")
+        raise ValueError(
+            f"optimizer must be one of {OPTIMIZERS}; got optimizer={optimizer!r}"
+        )
 
 
 def next_layer_lr_scale(p: float, optimizer: Optimizer) -> float:
@@ -52,7 +54,9 @@ def next_layer_lr_scale(p: float, optimizer: Optimizer) -> float:
     p = check_probability(p, "p")
     _check_optimizer(optimizer)
     if p == 1.0:
-        raise ValueError("p must be < 1: with p = 1 every unit is dropped and the networks do not learn")
+        raise ValueError(
+            "p must be < 1: with p = 1 every unit is dropped and the networks do not learn"
+        )
     q = 1.0 - p
     return 1.0 / q**2 if optimizer in ("sgd", "momentum") else 1.0 / q
 
@@ -77,7 +81,9 @@ class EquivalenceRun:
     lr_scale: float
 
 
-def _toy_data(n: int, d_in: int, n_classes: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _toy_data(
+    n: int, d_in: int, n_classes: int, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """A small, learnable classification problem: labels from a random linear teacher."""
     x = torch.randn(n, d_in, generator=gen, dtype=torch.float64)
     teacher = torch.randn(d_in, n_classes, generator=gen, dtype=torch.float64)
@@ -121,24 +127,44 @@ def side_by_side(
     p = check_probability(p, "p")
     _check_optimizer(optimizer)
     if p == 1.0:
-        raise ValueError("p must be < 1: with p = 1 every unit is dropped and the networks do not learn")
-    for name, val in (("steps", steps), ("hidden", hidden), ("d_in", d_in), ("n_classes", n_classes),
-                      ("n_samples", n_samples), ("batch_size", batch_size)):
+        raise ValueError(
+            "p must be < 1: with p = 1 every unit is dropped and the networks do not learn"
+        )
+    for name, val in (
+        ("steps", steps),
+        ("hidden", hidden),
+        ("d_in", d_in),
+        ("n_classes", n_classes),
+        ("n_samples", n_samples),
+        ("batch_size", batch_size),
+    ):
         if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
             raise ValueError(f"{name} must be a positive integer; got {name}={val!r}")
     if n_classes < 2:
         raise ValueError(f"n_classes must be >= 2; got n_classes={n_classes!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer; got seed={seed!r}")
-    for name, val in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay), ("adam_eps", adam_eps)):
-        if isinstance(val, bool) or not isinstance(val, (int, float)) or not np.isfinite(val) or val < 0:
+    for name, val in (
+        ("lr", lr),
+        ("momentum", momentum),
+        ("weight_decay", weight_decay),
+        ("adam_eps", adam_eps),
+    ):
+        if (
+            isinstance(val, bool)
+            or not isinstance(val, (int, float))
+            or not np.isfinite(val)
+            or val < 0
+        ):
             raise ValueError(f"{name} must be a finite number >= 0; got {name}={val!r}")
     if lr == 0:
         raise ValueError("lr must be > 0")
     q = 1.0 - p
     scale = next_layer_lr_scale(p, optimizer) if lr_scale is None else float(lr_scale)
     if not np.isfinite(scale) or scale <= 0:
-        raise ValueError(f"lr_scale must be a finite number > 0; got lr_scale={lr_scale!r}")
+        raise ValueError(
+            f"lr_scale must be a finite number > 0; got lr_scale={lr_scale!r}"
+        )
 
     gen = torch.Generator().manual_seed(int(seed))
     x, y = _toy_data(int(n_samples), int(d_in), int(n_classes), gen)
@@ -148,10 +174,18 @@ def side_by_side(
     W0 = torch.randn(n_classes, hidden, generator=gen, **f64) / np.sqrt(hidden)
     c0 = torch.zeros(n_classes, **f64)
 
-    inv = {k: t.clone().requires_grad_(True) for k, t in dict(U=U0, b=b0, W=W0, c=c0).items()}
-    cla = {k: t.clone().requires_grad_(True) for k, t in dict(U=U0, b=b0, V=W0 / q, c=c0).items()}
+    inv = {
+        k: t.clone().requires_grad_(True)
+        for k, t in dict(U=U0, b=b0, W=W0, c=c0).items()
+    }
+    cla = {
+        k: t.clone().requires_grad_(True)
+        for k, t in dict(U=U0, b=b0, V=W0 / q, c=c0).items()
+    }
 
-    def groups(params: dict[str, torch.Tensor], next_name: str, next_lr: float, next_wd: float) -> list[dict]:
+    def groups(
+        params: dict[str, torch.Tensor], next_name: str, next_lr: float, next_wd: float
+    ) -> list[dict]:
         return [
             {"params": [params["U"]], "lr": lr, "weight_decay": weight_decay},
             {"params": [params["b"], params["c"]], "lr": lr, "weight_decay": 0.0},
@@ -190,10 +224,12 @@ def side_by_side(
     for _ in range(int(steps)):
         if pos + batch_size > n_samples:
             order, pos = torch.randperm(int(n_samples), generator=order_gen), 0
-        idx = order[pos:pos + batch_size]
+        idx = order[pos : pos + batch_size]
         pos += batch_size
         xb, yb = x[idx], y[idx]
-        mask = (torch.rand(len(idx), hidden, generator=mask_gen, **f64) < q).to(torch.float64)
+        mask = (torch.rand(len(idx), hidden, generator=mask_gen, **f64) < q).to(
+            torch.float64
+        )
         z_inv = (hidden_act(inv, xb) * mask / q) @ inv["W"].T + inv["c"]
         z_cla = (hidden_act(cla, xb) * mask) @ cla["V"].T + cla["c"]
         out_diffs.append((z_inv - z_cla).abs().max().item())

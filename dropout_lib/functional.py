@@ -6,7 +6,8 @@ the KEEP probability, and :math:`m_i \\sim \\mathrm{Bernoulli}(q)` the mask.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,9 @@ def resolve_noise_shape(
     try:
         ns = tuple(noise_shape)
     except TypeError as exc:
-        raise TypeError(f"noise_shape must be a sequence of ints or None; got {noise_shape!r}") from exc
+        raise TypeError(
+            f"noise_shape must be a sequence of ints or None; got {noise_shape!r}"
+        ) from exc
     if len(ns) != len(shape):
         raise ValueError(
             f"noise_shape must have the input's rank {len(shape)}; got noise_shape={ns!r} "
@@ -43,7 +46,9 @@ def resolve_noise_shape(
             out.append(size)
             continue
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-            raise TypeError(f"noise_shape entries must be ints or None; got {n!r} on axis {axis}")
+            raise TypeError(
+                f"noise_shape entries must be ints or None; got {n!r} on axis {axis}"
+            )
         if n not in (1, size):
             raise ValueError(
                 f"noise_shape={ns!r} is not broadcastable to the input shape {shape}: "
@@ -104,7 +109,9 @@ def dropout(
     return np.where(mask, scaled, out_dtype.type(0))
 
 
-def classic_dropout(x: Any, p: float, *, training: bool = True, rng: RngLike = None) -> np.ndarray:
+def classic_dropout(
+    x: Any, p: float, *, training: bool = True, rng: RngLike = None
+) -> np.ndarray:
     """Classic dropout (Hinton et al. 2012): no scaling in training, weight scaling at test.
 
     Training: :math:`h'_i = m_i h_i`, so :math:`\\mathbb{E}[h'_i] = (1 - p) h_i`.

@@ -16,19 +16,18 @@ expectation argument); :func:`mc_curve` measures the gap as :math:`k` grows.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator, Literal, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Literal, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
-from .nn import ClassicDropout, Dropout
+from .nn import dropout_active, eval_mode
+from .validation import check_module, check_tensor
 
 __all__ = [
-    "DROPOUT_TYPES",
     "McCurve",
-    "dropout_active",
     "mc_curve",
     "mc_predict",
     "mc_samples",
@@ -36,23 +35,7 @@ __all__ = [
     "weight_scaled_predict",
 ]
 
-#: Module types switched on by :func:`dropout_active` (all other modules stay in eval mode).
-DROPOUT_TYPES: tuple[type[nn.Module], ...] = (
-    nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout,
-    Dropout, ClassicDropout,
-)
-
 Output = Literal["probs", "logits"]
-
-
-def _check_model(model) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
-
-
-def _check_x(x) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor; got {type(x).__name__}")
 
 
 def _check_output(output: str) -> None:
@@ -66,49 +49,30 @@ def _check_k(k, name: str = "k") -> int:
     return int(k)
 
 
-@contextmanager
-def dropout_active(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` in eval mode except its dropout layers (:data:`DROPOUT_TYPES`), then restore.
-
-    This is what Monte Carlo averaging needs: masks are sampled, while layers such
-    as BatchNorm keep using their running statistics. Every module's ``training``
-    flag is restored on exit, even after an exception.
-    """
-    _check_model(model)
-    saved = {m: m.training for m in model.modules()}
-    try:
-        model.eval()
-        for m in model.modules():
-            if isinstance(m, DROPOUT_TYPES):
-                m.train()
-        yield model
-    finally:
-        for m, flag in saved.items():
-            m.training = flag
-
-
 def _finish(out: torch.Tensor, output: Output) -> torch.Tensor:
     return torch.softmax(out, dim=-1) if output == "probs" else out
 
 
 @torch.no_grad()
-def weight_scaled_predict(model: nn.Module, x: torch.Tensor, output: Output = "probs") -> torch.Tensor:
+def weight_scaled_predict(
+    model: nn.Module, x: torch.Tensor, output: Output = "probs"
+) -> torch.Tensor:
     """One deterministic pass in eval mode (the weight-scaling rule); the model's mode is restored."""
-    _check_model(model)
-    _check_x(x)
+    check_module(model)
+    check_tensor(x)
     _check_output(output)
-    was = {m: m.training for m in model.modules()}
-    try:
-        model.eval()
+    with eval_mode(model):
         return _finish(model(x), output)
-    finally:
-        for m, flag in was.items():
-            m.training = flag
 
 
 @torch.no_grad()
 def mc_samples(
-    model: nn.Module, x: torch.Tensor, k: int, *, seed: int | None = None, output: Output = "probs"
+    model: nn.Module,
+    x: torch.Tensor,
+    k: int,
+    *,
+    seed: int | None = None,
+    output: Output = "probs",
 ) -> torch.Tensor:
     """``k`` stochastic passes with dropout on: a tensor of shape ``[k, *model(x).shape]``.
 
@@ -117,22 +81,31 @@ def mc_samples(
     reproducible and the caller's random state is left untouched. (Dropout layers
     constructed with their own ``generator`` draw from it instead.)
     """
-    _check_model(model)
-    _check_x(x)
+    check_module(model)
+    check_tensor(x)
     _check_output(output)
     k = _check_k(k)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer or None; got seed={seed!r}")
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+    ):
+        raise ValueError(
+            f"seed must be a non-negative integer or None; got seed={seed!r}"
+        )
     devices = [x.device] if x.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices, enabled=seed is not None):
         if seed is not None:
             torch.manual_seed(int(seed))
-        with dropout_active(model):
+        with dropout_active(model, others="eval"):
             return torch.stack([_finish(model(x), output) for _ in range(k)])
 
 
 def mc_predict(
-    model: nn.Module, x: torch.Tensor, k: int, *, seed: int | None = None, output: Output = "probs"
+    model: nn.Module,
+    x: torch.Tensor,
+    k: int,
+    *,
+    seed: int | None = None,
+    output: Output = "probs",
 ) -> torch.Tensor:
     """Monte Carlo average of ``k`` dropout passes, :math:`\\frac{1}{k}\\sum_j \\mathrm{softmax}(f(x; m^{(j)}))`.
 
@@ -143,7 +116,9 @@ def mc_predict(
 
 
 @torch.no_grad()
-def next_layer_inputs(model: nn.Module, x: torch.Tensor, *, training: bool) -> list[torch.Tensor]:
+def next_layer_inputs(
+    model: nn.Module, x: torch.Tensor, *, training: bool
+) -> list[torch.Tensor]:
     """The input of every ``nn.Linear`` except the first, i.e. what each later layer sees.
 
     In an :class:`~dropout_lib.models.MLP` these are the hidden activations after
@@ -151,20 +126,26 @@ def next_layer_inputs(model: nn.Module, x: torch.Tensor, *, training: bool) -> l
     ``training=False``. Only the dropout layers are switched on in training mode
     (see :func:`dropout_active`); the model's modes are restored afterwards.
     """
-    _check_model(model)
-    _check_x(x)
+    check_module(model)
+    check_tensor(x)
     if not isinstance(training, bool):
         raise TypeError(f"training must be a bool; got {type(training).__name__}")
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     if len(linears) < 2:
-        raise ValueError(f"model must contain at least two nn.Linear layers; found {len(linears)}")
+        raise ValueError(
+            f"model must contain at least two nn.Linear layers; found {len(linears)}"
+        )
     seen: list[torch.Tensor] = []
-    hooks = [lin.register_forward_pre_hook(lambda _m, args: seen.append(args[0].detach().clone()))
-             for lin in linears[1:]]
+    hooks = [
+        lin.register_forward_pre_hook(
+            lambda _m, args: seen.append(args[0].detach().clone())
+        )
+        for lin in linears[1:]
+    ]
     saved = {m: m.training for m in model.modules()}
     try:
         if training:
-            with dropout_active(model):
+            with dropout_active(model, others="eval"):
                 model(x)
         else:
             model.eval()
@@ -210,14 +191,18 @@ def mc_curve(
     mean, so the curve of one run is nested (as in Srivastava et al.'s Figure 11);
     ``repeats`` independent runs (seeds ``seed, seed + 1, ...``) are averaged.
     """
-    _check_model(model)
-    _check_x(x)
-    _check_x(y)
+    check_module(model)
+    check_tensor(x)
+    check_tensor(y, "y")
     if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length; got {len(x)} and {len(y)}")
+        raise ValueError(
+            f"x and y must have the same length; got {len(x)} and {len(y)}"
+        )
     ks_arr = np.asarray(list(ks))
     if ks_arr.ndim != 1 or len(ks_arr) == 0:
-        raise ValueError(f"ks must be a non-empty sequence of positive integers; got ks={ks!r}")
+        raise ValueError(
+            f"ks must be a non-empty sequence of positive integers; got ks={ks!r}"
+        )
     kk = [_check_k(k, "ks entries") for k in ks_arr.tolist()]
     repeats = _check_k(repeats, "repeats")
     ws = weight_scaled_predict(model, x)
@@ -231,4 +216,10 @@ def mc_curve(
             avg = running[k - 1] / k
             errors[r, i] = (avg.argmax(dim=1) != y).double().mean().item()
             dists[r, i] = 0.5 * (avg - ws.double()).abs().sum(dim=1).mean().item()
-    return McCurve(np.array(kk), errors.mean(axis=0), errors.std(axis=0), dists.mean(axis=0), ws_error)
+    return McCurve(
+        np.array(kk),
+        errors.mean(axis=0),
+        errors.std(axis=0),
+        dists.mean(axis=0),
+        ws_error,
+    )

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -70,7 +71,9 @@ def import_keras(backend: str = "torch"):
 Behaviour = str  # "raises" | "identity" | "zeros" | "dropout"
 
 
-def keras_dropout_behaviour(rate: float, version: int, *, training: bool = True) -> Behaviour:
+def keras_dropout_behaviour(
+    rate: float, version: int, *, training: bool = True
+) -> Behaviour:
     """What a Keras ``Dropout`` layer with this ``rate`` does, in Keras 1, 2 or 3.
 
     Returns one of ``"raises"`` (the constructor raises ``ValueError``),
@@ -95,7 +98,9 @@ def keras_dropout_behaviour(rate: float, version: int, *, training: bool = True)
     """
     if isinstance(version, bool) or version not in (1, 2, 3):
         raise ValueError(f"version must be 1, 2 or 3; got version={version!r}")
-    if isinstance(rate, (bool, np.bool_)) or not isinstance(rate, (int, float, np.integer, np.floating)):
+    if isinstance(rate, (bool, np.bool_)) or not isinstance(
+        rate, (int, float, np.integer, np.floating)
+    ):
         raise TypeError(f"rate must be a real number; got rate={rate!r}")
     r = float(rate)
     if version == 3:
@@ -124,9 +129,13 @@ def kept_mask(x: Any, out: Any) -> np.ndarray:
     x = check_real_array(x, "x")
     out = check_real_array(out, "out")
     if x.shape != out.shape:
-        raise ValueError(f"x and out must have the same shape; got {x.shape} and {out.shape}")
+        raise ValueError(
+            f"x and out must have the same shape; got {x.shape} and {out.shape}"
+        )
     if np.any(x == 0):
-        raise ValueError("x must have no zero entries: a zero input hides whether it was dropped")
+        raise ValueError(
+            "x must have no zero entries: a zero input hides whether it was dropped"
+        )
     return out != 0
 
 
@@ -182,8 +191,13 @@ def shared_along(mask: Any, axes: int | Sequence[int]) -> bool:
     try:
         axes = tuple(axes)
     except TypeError as exc:
-        raise TypeError(f"axes must be an int or a sequence of ints; got axes={axes!r}") from exc
-    if any(isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)) for a in axes):
+        raise TypeError(
+            f"axes must be an int or a sequence of ints; got axes={axes!r}"
+        ) from exc
+    if any(
+        isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer))
+        for a in axes
+    ):
         raise TypeError(f"axes must be an int or a sequence of ints; got axes={axes!r}")
     axes = tuple(int(a) for a in axes)
     for a in axes:
@@ -219,17 +233,23 @@ def tutorial_keras_model(
     rate = check_probability(rate, "rate")
     hidden = list(hidden)
     if any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
-        raise ValueError(f"hidden widths must be positive integers; got hidden={hidden!r}")
+        raise ValueError(
+            f"hidden widths must be positive integers; got hidden={hidden!r}"
+        )
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer; got seed={seed!r}")
     layers: list = [keras.Input(shape=(in_features,))]
     for i, width in enumerate(hidden):
         init = keras.initializers.GlorotUniform(seed=seed * 1000 + i)
-        layers.append(keras.layers.Dense(width, activation="relu", kernel_initializer=init))
+        layers.append(
+            keras.layers.Dense(width, activation="relu", kernel_initializer=init)
+        )
         if rate > 0:
             layers.append(keras.layers.Dropout(rate, seed=seed * 1000 + 100 + i))
     out_init = keras.initializers.GlorotUniform(seed=seed * 1000 + len(hidden))
-    layers.append(keras.layers.Dense(1, activation="sigmoid", kernel_initializer=out_init))
+    layers.append(
+        keras.layers.Dense(1, activation="sigmoid", kernel_initializer=out_init)
+    )
     model = keras.Sequential(layers)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
@@ -262,7 +282,12 @@ THINNED_DRAWS = 10
 def _keras_history(h) -> Any:
     from .training import History
 
-    names = {"loss": "train_loss", "accuracy": "train_acc", "val_loss": "val_loss", "val_accuracy": "val_acc"}
+    names = {
+        "loss": "train_loss",
+        "accuracy": "train_acc",
+        "val_loss": "val_loss",
+        "val_accuracy": "val_acc",
+    }
     out = History()
     for k, v in h.history.items():
         if k in names:
@@ -271,7 +296,12 @@ def _keras_history(h) -> Any:
 
 
 def fit_tutorial_keras(
-    data: Any, *, seed: int = 0, rate: float = 0.5, epochs: int = 20, batch_size: int = 32
+    data: Any,
+    *,
+    seed: int = 0,
+    rate: float = 0.5,
+    epochs: int = 20,
+    batch_size: int = 32,
 ) -> TutorialResult:
     """Train :func:`tutorial_keras_model` with ``model.fit`` and evaluate it with ``model.evaluate``.
 
@@ -284,21 +314,54 @@ def fit_tutorial_keras(
     keras = import_keras()
     keras.utils.set_random_seed(seed)
     f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
-    x_tr, y_tr, x_val, y_val, x_te, y_te = (f32(a) for a in (
-        data.x_train, data.y_train, data.x_val, data.y_val, data.x_test, data.y_test))
+    x_tr, y_tr, x_val, y_val, x_te, y_te = (
+        f32(a)
+        for a in (
+            data.x_train,
+            data.y_train,
+            data.x_val,
+            data.y_val,
+            data.x_test,
+            data.y_test,
+        )
+    )
     model = tutorial_keras_model(x_tr.shape[1], (64, 64), rate, seed=seed)
-    h = model.fit(x_tr, y_tr, validation_data=(x_val, y_val), epochs=epochs, batch_size=batch_size, verbose=0)
+    h = model.fit(
+        x_tr,
+        y_tr,
+        validation_data=(x_val, y_val),
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=0,
+    )
     _, test_acc = model.evaluate(x_te, y_te, verbose=0)
     _, train_acc = model.evaluate(x_tr, y_tr, verbose=0)
-    thinned = np.mean([
-        np.mean((np.asarray(keras.ops.convert_to_numpy(model(x_tr, training=True))).ravel() > 0.5) == (y_tr > 0.5))
-        for _ in range(THINNED_DRAWS)
-    ])
-    return TutorialResult(_keras_history(h), float(test_acc), float(train_acc), float(thinned))
+    thinned = np.mean(
+        [
+            np.mean(
+                (
+                    np.asarray(
+                        keras.ops.convert_to_numpy(model(x_tr, training=True))
+                    ).ravel()
+                    > 0.5
+                )
+                == (y_tr > 0.5)
+            )
+            for _ in range(THINNED_DRAWS)
+        ]
+    )
+    return TutorialResult(
+        _keras_history(h), float(test_acc), float(train_acc), float(thinned)
+    )
 
 
 def fit_tutorial_torch(
-    data: Any, *, seed: int = 0, rate: float = 0.5, epochs: int = 20, batch_size: int = 32
+    data: Any,
+    *,
+    seed: int = 0,
+    rate: float = 0.5,
+    epochs: int = 20,
+    batch_size: int = 32,
 ) -> TutorialResult:
     """The same experiment in PyTorch: ``MLP(20, [64, 64], 1, rate)`` trained by :func:`dropout_lib.training.train`.
 
@@ -322,15 +385,27 @@ def fit_tutorial_torch(
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x, y = to_tensors(f32(data.x_train), f32(data.y_train))
     val = to_tensors(f32(data.x_val), f32(data.y_val))
-    hist = train(model, x, y, loss_fn=loss_fn, optimizer=opt, epochs=epochs, batch_size=batch_size,
-                 eval_sets={"val": val}, seed=seed)
+    hist = train(
+        model,
+        x,
+        y,
+        loss_fn=loss_fn,
+        optimizer=opt,
+        epochs=epochs,
+        batch_size=batch_size,
+        eval_sets={"val": val},
+        seed=seed,
+    )
     device = next(model.parameters()).device
     xt, yt = to_tensors(f32(data.x_test), f32(data.y_test))
     _, test_acc = evaluate(model, xt.to(device), yt.to(device), loss_fn)
     _, train_acc = evaluate(model, x.to(device), y.to(device), loss_fn)
-    thinned = np.mean([
-        evaluate(model, x.to(device), y.to(device), loss_fn, dropout_on=True)[1] for _ in range(THINNED_DRAWS)
-    ])
+    thinned = np.mean(
+        [
+            evaluate(model, x.to(device), y.to(device), loss_fn, dropout_on=True)[1]
+            for _ in range(THINNED_DRAWS)
+        ]
+    )
     return TutorialResult(hist, float(test_acc), float(train_acc), float(thinned))
 
 
@@ -350,10 +425,16 @@ def mlp_from_keras(keras_model, rate: float | None = None):
     keras = import_keras()
     from .models import MLP
 
-    dense = [layer for layer in keras_model.layers if isinstance(layer, keras.layers.Dense)]
-    drops = [layer for layer in keras_model.layers if isinstance(layer, keras.layers.Dropout)]
+    dense = [
+        layer for layer in keras_model.layers if isinstance(layer, keras.layers.Dense)
+    ]
+    drops = [
+        layer for layer in keras_model.layers if isinstance(layer, keras.layers.Dropout)
+    ]
     if len(dense) < 2:
-        raise ValueError("keras_model must have at least two Dense layers (hidden and output)")
+        raise ValueError(
+            "keras_model must have at least two Dense layers (hidden and output)"
+        )
     if rate is None:
         rate = float(drops[0].rate) if drops else 0.0
     kernels = [np.asarray(keras.ops.convert_to_numpy(d.kernel)) for d in dense]
@@ -385,8 +466,10 @@ def training_flag_probe(name: str = "probe"):
             self.seen: list = []
 
         def call(self, inputs, training=None):
-            symbolic = isinstance(inputs, keras.KerasTensor) or getattr(
-                getattr(inputs, "device", None), "type", None) == "meta"
+            symbolic = (
+                isinstance(inputs, keras.KerasTensor)
+                or getattr(getattr(inputs, "device", None), "type", None) == "meta"
+            )
             if not symbolic:
                 self.seen.append(training)
             return inputs
@@ -419,6 +502,10 @@ def observed_keras_behaviour(rate: float, *, training: bool = True) -> Behaviour
         return "zeros"
     s = dropout_summary(x, out)
     q = 1.0 - float(rate)
-    if 0 < s.dropped_fraction < 1 and abs(s.scale_min * q - 1) < 1e-6 and abs(s.scale_max * q - 1) < 1e-6:
+    if (
+        0 < s.dropped_fraction < 1
+        and abs(s.scale_min * q - 1) < 1e-6
+        and abs(s.scale_max * q - 1) < 1e-6
+    ):
         return "dropout"
     raise AssertionError(f"unrecognised Dropout output for rate={rate!r}: {s}")

@@ -6,7 +6,8 @@ where :math:`q = 1 - p` is the KEEP probability: :math:`P(m_i = 1) = q`.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -37,14 +38,20 @@ def as_generator(rng: RngLike | np.random.SeedSequence = None) -> np.random.Gene
     """
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)) and not isinstance(rng, bool):
+    if (
+        rng is None
+        or isinstance(rng, (int, np.integer, np.random.SeedSequence))
+        and not isinstance(rng, bool)
+    ):
         return np.random.default_rng(rng)
     raise TypeError(
         f"rng must be a numpy.random.Generator, an int seed or None; got {type(rng).__name__}"
     )
 
 
-def bernoulli_mask(shape: int | Sequence[int], keep_prob: float, rng: RngLike = None) -> np.ndarray:
+def bernoulli_mask(
+    shape: int | Sequence[int], keep_prob: float, rng: RngLike = None
+) -> np.ndarray:
     """Draw a boolean mask with :math:`P(m_i = \\text{True}) = q` (``keep_prob``), independently.
 
     The draw is :math:`m_i = [u_i < q]` with :math:`u_i \\sim U[0, 1)`, so
@@ -73,7 +80,9 @@ def _check_shape(shape: Any, name: str = "shape") -> tuple[int, ...]:
         try:
             dims = tuple(shape)
         except TypeError as exc:
-            raise TypeError(f"{name} must be an int or a sequence of ints; got {shape!r}") from exc
+            raise TypeError(
+                f"{name} must be an int or a sequence of ints; got {shape!r}"
+            ) from exc
     for d in dims:
         if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
             raise TypeError(f"{name} must contain only ints; got {shape!r}")
@@ -145,17 +154,23 @@ def pack_mask(mask: Any) -> PackedMask:
     """
     arr = np.asarray(mask)
     if arr.dtype != np.bool_:
-        raise TypeError(f"mask must be a boolean array; got an array of dtype {arr.dtype}")
+        raise TypeError(
+            f"mask must be a boolean array; got an array of dtype {arr.dtype}"
+        )
     return PackedMask(np.packbits(arr.ravel()), tuple(int(d) for d in arr.shape))
 
 
 def unpack_mask(packed: PackedMask) -> np.ndarray:
     """Inverse of :func:`pack_mask`: a new ``bool`` array of the stored shape."""
     if not isinstance(packed, PackedMask):
-        raise TypeError(f"packed must be a PackedMask from pack_mask; got {type(packed).__name__}")
+        raise TypeError(
+            f"packed must be a PackedMask from pack_mask; got {type(packed).__name__}"
+        )
     bits = np.asarray(packed.bits)
     if bits.dtype != np.uint8 or bits.ndim != 1:
-        raise TypeError(f"packed.bits must be a 1-d uint8 array; got dtype {bits.dtype}, ndim {bits.ndim}")
+        raise TypeError(
+            f"packed.bits must be a 1-d uint8 array; got dtype {bits.dtype}, ndim {bits.ndim}"
+        )
     shape = _check_shape(packed.shape, "packed.shape")
     n = int(np.prod(shape, dtype=np.int64))
     if bits.size != -(-n // 8):
@@ -183,9 +198,13 @@ def kept_count_table(masks: Any) -> np.ndarray:
     """For masks of shape ``(n_rows, k)``: how many rows keep exactly :math:`j` entries, :math:`j = 0..k`."""
     arr = np.asarray(masks)
     if arr.dtype != np.bool_:
-        raise TypeError(f"masks must be a boolean array; got an array of dtype {arr.dtype}")
+        raise TypeError(
+            f"masks must be a boolean array; got an array of dtype {arr.dtype}"
+        )
     if arr.ndim != 2 or arr.shape[1] < 1:
-        raise ValueError(f"masks must have shape (n_rows, k) with k >= 1; got shape {arr.shape}")
+        raise ValueError(
+            f"masks must have shape (n_rows, k) with k >= 1; got shape {arr.shape}"
+        )
     return np.bincount(arr.sum(axis=1), minlength=arr.shape[1] + 1)
 
 
@@ -206,7 +225,9 @@ def binomial_gof_test(masks: Any, keep_prob: float) -> ChiSquareResult:
 
     q = check_probability(keep_prob, "keep_prob")
     if q in (0.0, 1.0):
-        raise ValueError(f"keep_prob must be strictly between 0 and 1 for this test; got {keep_prob!r}")
+        raise ValueError(
+            f"keep_prob must be strictly between 0 and 1 for this test; got {keep_prob!r}"
+        )
     observed = kept_count_table(masks)
     n_rows, k = int(observed.sum()), observed.size - 1
     expected = n_rows * stats.binom.pmf(np.arange(k + 1), k, q)
@@ -216,7 +237,9 @@ def binomial_gof_test(masks: Any, keep_prob: float) -> ChiSquareResult:
             f"is unreliable; use more rows than n_rows={n_rows} or fewer columns than k={k}"
         )
     statistic = float(np.sum((observed - expected) ** 2 / expected))
-    return ChiSquareResult(statistic, k, float(stats.chi2.sf(statistic, k)), observed, expected)
+    return ChiSquareResult(
+        statistic, k, float(stats.chi2.sf(statistic, k)), observed, expected
+    )
 
 
 def homogeneity_test(mask_sets: Sequence[Any]) -> ChiSquareResult:
@@ -233,13 +256,21 @@ def homogeneity_test(mask_sets: Sequence[Any]) -> ChiSquareResult:
     if len(tables) < 2:
         raise ValueError(f"mask_sets must hold at least two samples; got {len(tables)}")
     if len({t.size for t in tables}) != 1:
-        raise ValueError("every sample in mask_sets must have the same number of columns k")
+        raise ValueError(
+            "every sample in mask_sets must have the same number of columns k"
+        )
     observed = np.vstack(tables).astype(np.float64)
-    expected = observed.sum(axis=1, keepdims=True) * observed.sum(axis=0, keepdims=True) / observed.sum()
+    expected = (
+        observed.sum(axis=1, keepdims=True)
+        * observed.sum(axis=0, keepdims=True)
+        / observed.sum()
+    )
     if expected.min() < MIN_EXPECTED:
         raise ValueError(
             f"an expected count is {expected.min():.2f} < {MIN_EXPECTED}: use more rows per sample"
         )
     statistic = float(np.sum((observed - expected) ** 2 / expected))
     df = (observed.shape[0] - 1) * (observed.shape[1] - 1)
-    return ChiSquareResult(statistic, df, float(stats.chi2.sf(statistic, df)), observed, expected)
+    return ChiSquareResult(
+        statistic, df, float(stats.chi2.sf(statistic, df)), observed, expected
+    )

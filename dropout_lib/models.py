@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -108,28 +108,50 @@ class SmallCNN(nn.Module):
     ) -> None:
         super().__init__()
         channels = list(channels)
-        if not channels or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in channels):
-            raise ValueError(f"channels must be a non-empty sequence of positive integers; got {channels!r}")
-        for name, value in (("n_classes", n_classes), ("in_channels", in_channels), ("image_size", image_size)):
+        if not channels or any(
+            isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in channels
+        ):
+            raise ValueError(
+                f"channels must be a non-empty sequence of positive integers; got {channels!r}"
+            )
+        for name, value in (
+            ("n_classes", n_classes),
+            ("in_channels", in_channels),
+            ("image_size", image_size),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {name}={value!r}")
+                raise ValueError(
+                    f"{name} must be a positive integer; got {name}={value!r}"
+                )
         if norm not in _NORMS:
             raise ValueError(f"norm must be one of {_NORMS}; got norm={norm!r}")
         if dropout_kind not in _DROPOUT_KINDS:
-            raise ValueError(f"dropout_kind must be one of {_DROPOUT_KINDS}; got dropout_kind={dropout_kind!r}")
+            raise ValueError(
+                f"dropout_kind must be one of {_DROPOUT_KINDS}; got dropout_kind={dropout_kind!r}"
+            )
         dropout = check_probability(dropout, "dropout")
         head_dropout = check_probability(head_dropout, "head_dropout")
         if pools is None:
             pools = len(channels) - 1
-        if isinstance(pools, bool) or not isinstance(pools, int) or not 0 <= pools <= len(channels):
-            raise ValueError(f"pools must be an integer in [0, {len(channels)}]; got pools={pools!r}")
+        if (
+            isinstance(pools, bool)
+            or not isinstance(pools, int)
+            or not 0 <= pools <= len(channels)
+        ):
+            raise ValueError(
+                f"pools must be an integer in [0, {len(channels)}]; got pools={pools!r}"
+            )
         if image_size % (2**pools):
-            raise ValueError(f"image_size={image_size} is not divisible by 2**pools={2**pools}")
+            raise ValueError(
+                f"image_size={image_size} is not divisible by 2**pools={2**pools}"
+            )
         drop_cls = Dropout if dropout_kind == "element" else Dropout2d
         layers: list[nn.Module] = []
         width = in_channels
         for i, c in enumerate(channels):
-            layers.append(nn.Conv2d(width, c, kernel_size=3, padding=1, bias=(norm == "none")))
+            layers.append(
+                nn.Conv2d(width, c, kernel_size=3, padding=1, bias=(norm == "none"))
+            )
             if norm == "batch":
                 layers.append(nn.BatchNorm2d(c))
             layers.append(nn.ReLU())
@@ -146,8 +168,12 @@ class SmallCNN(nn.Module):
         head.append(nn.Linear(width * side * side, n_classes))
         self.head = nn.Sequential(*head)
         self.config = dict(
-            channels=tuple(channels), norm=norm, dropout=dropout, dropout_kind=dropout_kind,
-            head_dropout=head_dropout, pools=pools,
+            channels=tuple(channels),
+            norm=norm,
+            dropout=dropout,
+            dropout_kind=dropout_kind,
+            head_dropout=head_dropout,
+            pools=pools,
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

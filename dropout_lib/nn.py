@@ -6,15 +6,31 @@ build their mask on the input's device, and keep the input's dtype.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
-from .validation import check_probability
+from .validation import check_module, check_probability
 
-__all__ = ["Dropout", "ClassicDropout", "Dropout2d", "channel_keep_mask", "keep_mask"]
+__all__ = [
+    "ClassicDropout",
+    "DROPOUT_TYPES",
+    "Dropout",
+    "Dropout2d",
+    "channel_keep_mask",
+    "dropout_active",
+    "eval_mode",
+    "is_dropout",
+    "keep_mask",
+    "preserve_modes",
+]
 
 
-def keep_mask(x: torch.Tensor, keep_prob: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def keep_mask(
+    x: torch.Tensor, keep_prob: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """A bool tensor shaped like ``x``, on ``x.device``, with :math:`P(\\text{True}) = q` (``keep_prob``).
 
     Drawn as :math:`[u < q]`, :math:`u \\sim U[0, 1)`, so :math:`q = 0` and
@@ -31,7 +47,9 @@ class Dropout(nn.Module):
     (and zero gradients), even for infinite inputs.
     """
 
-    def __init__(self, p: float = 0.5, generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self, p: float = 0.5, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__()
         self.p = check_probability(p, "p")
         self.generator = generator
@@ -42,7 +60,9 @@ class Dropout(nn.Module):
         keep = 1.0 - self.p
         mask = self._mask(x, keep)
         scale = 1.0 / keep if keep > 0 else 0.0
-        return torch.where(mask, x * scale, torch.zeros((), dtype=x.dtype, device=x.device))
+        return torch.where(
+            mask, x * scale, torch.zeros((), dtype=x.dtype, device=x.device)
+        )
 
     def _mask(self, x: torch.Tensor, keep: float) -> torch.Tensor:
         """The keep mask, broadcastable to ``x``: one coin per element."""
@@ -59,7 +79,9 @@ class ClassicDropout(nn.Module):
     al. (2012), applied to the activations instead of the next layer's weights.
     """
 
-    def __init__(self, p: float = 0.5, generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self, p: float = 0.5, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__()
         self.p = check_probability(p, "p")
         self.generator = generator
@@ -68,7 +90,11 @@ class ClassicDropout(nn.Module):
         keep = 1.0 - self.p
         zero = torch.zeros((), dtype=x.dtype, device=x.device)
         if not self.training:
-            return x * keep if keep > 0 else torch.where(torch.zeros_like(x, dtype=torch.bool), x, zero)
+            return (
+                x * keep
+                if keep > 0
+                else torch.where(torch.zeros_like(x, dtype=torch.bool), x, zero)
+            )
         if self.p == 0.0:
             return x
         return torch.where(keep_mask(x, keep, self.generator), x, zero)
@@ -119,3 +145,74 @@ class Dropout2d(Dropout):
     def _mask(self, x: torch.Tensor, keep: float) -> torch.Tensor:
         """One coin per (sample, channel), broadcast over the spatial positions."""
         return channel_keep_mask(x, keep, self.generator)
+
+
+# --------------------------------------------------------------------------
+# Modes: which modules are in training mode, and the one way to change that
+# --------------------------------------------------------------------------
+
+#: Every module type the course treats as a dropout layer: torch's own classes
+#: (all subclasses of these count too) and the course's layers above. Layers that
+#: other modules add (DropBlock, for example) subclass :class:`Dropout`, so they
+#: are included without being listed.
+DROPOUT_TYPES: tuple[type[nn.Module], ...] = (
+    nn.Dropout,
+    nn.Dropout1d,
+    nn.Dropout2d,
+    nn.Dropout3d,
+    nn.AlphaDropout,
+    nn.FeatureAlphaDropout,
+    Dropout,
+    ClassicDropout,
+)
+
+
+def is_dropout(module: nn.Module) -> bool:
+    """True when ``module`` is an instance of one of :data:`DROPOUT_TYPES`."""
+    return isinstance(module, DROPOUT_TYPES)
+
+
+@contextmanager
+def preserve_modes(model: nn.Module) -> Iterator[nn.Module]:
+    """Save every submodule's own ``training`` flag and restore it on exit.
+
+    ``model.train(was_training)`` would flatten a model whose modules are in
+    mixed modes; this restores each flag as it was, even after an exception.
+    """
+    check_module(model)
+    saved = [(m, m.training) for m in model.modules()]
+    try:
+        yield model
+    finally:
+        for m, flag in saved:
+            m.training = flag
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put the whole ``model`` in eval mode inside the block; restore every module's flag after."""
+    with preserve_modes(model):
+        model.eval()
+        yield model
+
+
+@contextmanager
+def dropout_active(model: nn.Module, *, others: str = "keep") -> Iterator[nn.Module]:
+    """Switch on only the dropout layers (:data:`DROPOUT_TYPES`) inside the block.
+
+    ``others="keep"`` (the default) leaves every other module in the mode it
+    was in; ``others="eval"`` puts every other module in eval mode first, which
+    is what Monte Carlo dropout needs (BatchNorm keeps its running statistics
+    instead of normalising with the test batch's). ``model.train()`` is *not* a
+    substitute: it also switches BatchNorm to batch statistics. Every module's
+    own flag is restored on exit (:func:`preserve_modes`).
+    """
+    if others not in ("keep", "eval"):
+        raise ValueError(f"others must be 'keep' or 'eval'; got others={others!r}")
+    with preserve_modes(model):
+        if others == "eval":
+            model.eval()
+        for m in model.modules():
+            if is_dropout(m):
+                m.train()
+        yield model

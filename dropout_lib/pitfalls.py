@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -86,10 +86,17 @@ class FlaggedNet(D2LNet):
         num_hiddens: Sequence[int] = (256, 256),
         num_outputs: int = 10,
     ) -> None:
-        super().__init__(dropout1, dropout2, num_inputs=num_inputs, num_hiddens=num_hiddens,
-                         num_outputs=num_outputs)
+        super().__init__(
+            dropout1,
+            dropout2,
+            num_inputs=num_inputs,
+            num_hiddens=num_hiddens,
+            num_outputs=num_outputs,
+        )
         if not isinstance(is_training, bool):
-            raise TypeError(f"is_training must be a bool; got {type(is_training).__name__}")
+            raise TypeError(
+                f"is_training must be a bool; got {type(is_training).__name__}"
+            )
         self.is_training = is_training
 
     def dropping(self) -> bool:
@@ -100,7 +107,9 @@ class FlaggedNet(D2LNet):
         return super().extra_repr() + f", is_training={self.is_training}"
 
 
-def run_python(code: str, *, optimize: bool = False, timeout: float = 900.0) -> subprocess.CompletedProcess:
+def run_python(
+    code: str, *, optimize: bool = False, timeout: float = 900.0
+) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter (``sys.executable``), with ``-O`` if ``optimize``.
 
     The course's checkout is put on ``PYTHONPATH`` so the snippet can import
@@ -114,7 +123,11 @@ def run_python(code: str, *, optimize: bool = False, timeout: float = 900.0) -> 
         raise TypeError(f"optimize must be a bool; got {type(optimize).__name__}")
     root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ)
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = root + (
+        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+    )
     env.pop("PYTHONOPTIMIZE", None)
     cmd = [sys.executable] + (["-O"] if optimize else []) + ["-c", code]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    return subprocess.run(
+        cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )

@@ -9,7 +9,7 @@ and a band :math:`\\bar v_e \\pm s_e` with the sample standard deviation
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -50,7 +50,9 @@ def mean_std_band(values) -> tuple[np.ndarray, np.ndarray]:
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"values must have shape [n_runs, n_points] with both > 0; got {arr.shape}")
+        raise ValueError(
+            f"values must have shape [n_runs, n_points] with both > 0; got {arr.shape}"
+        )
     mean = arr.mean(axis=0)
     std = arr.std(axis=0, ddof=1) if arr.shape[0] > 1 else np.zeros_like(mean)
     return mean, std
@@ -65,7 +67,8 @@ def _as_groups(histories) -> dict[str, list[History]]:
             runs = [group] if isinstance(group, History) else list(group)
             if not runs or not all(isinstance(h, History) for h in runs):
                 raise TypeError(
-                    f"histories[{label!r}] must be a History or a non-empty sequence of History objects")
+                    f"histories[{label!r}] must be a History or a non-empty sequence of History objects"
+                )
             groups[str(label)] = runs
         if not groups:
             raise ValueError("histories must not be empty")
@@ -75,9 +78,12 @@ def _as_groups(histories) -> dict[str, list[History]]:
     except TypeError as exc:
         raise TypeError(
             "histories must be a History, a sequence of History (seeds) or a mapping label -> those; "
-            f"got {type(histories).__name__}") from exc
+            f"got {type(histories).__name__}"
+        ) from exc
     if not runs or not all(isinstance(h, History) for h in runs):
-        raise TypeError("histories must be a History, a non-empty sequence of History or a mapping of those")
+        raise TypeError(
+            "histories must be a History, a non-empty sequence of History or a mapping of those"
+        )
     return {"": runs}
 
 
@@ -119,7 +125,9 @@ def plot_history(
 
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     if not metrics or not all(isinstance(m, str) for m in metrics):
-        raise TypeError("metrics must be a metric name or a non-empty sequence of names")
+        raise TypeError(
+            "metrics must be a metric name or a non-empty sequence of names"
+        )
     groups = _as_groups(histories)
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
@@ -132,9 +140,17 @@ def plot_history(
             epochs = np.arange(1, values.shape[1] + 1)
             name = metric_label(metric)
             line_label = f"{label}: {name}" if label else name
-            ax.plot(epochs, mean, color=color, linestyle=LINESTYLES[k % len(LINESTYLES)], label=line_label)
+            ax.plot(
+                epochs,
+                mean,
+                color=color,
+                linestyle=LINESTYLES[k % len(LINESTYLES)],
+                label=line_label,
+            )
             if band and values.shape[0] > 1:
-                ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
+                ax.fill_between(
+                    epochs, mean - std, mean + std, color=color, alpha=0.2, linewidth=0
+                )
     ax.set_xlabel("epoch")
     if ylabel is not None:
         ax.set_ylabel(ylabel)

@@ -1,13 +1,117 @@
-"""Seeds, thread counts and devices: what makes stored notebook outputs reproduce."""
+"""Seeds, threads, devices and the numerical code path: what makes outputs reproduce.
+
+Bit-for-bit reproduction of a stored output needs the same seed, the same
+pinned package versions, one torch thread, and the same *numerical code path*.
+PyTorch's CPU build picks its kernels by the processor's instruction set
+(ATen's vectorised kernels, oneDNN's convolutions, MKL's matrix products), and
+kernels for different instruction sets round differently. The course pins the
+AVX2 path (:data:`PINNED_CPU_PATH`), which every x86-64 processor of the last
+decade runs, so an AVX-512 machine reproduces the stored outputs too. ARM
+processors and GPUs take other paths: their numbers differ in the last digits
+and, through training, by more; the chapters' *claims* are asserted so that
+they hold there as well.
+"""
 
 from __future__ import annotations
 
 import os
+import platform
 import random
+import sys
+import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-__all__ = ["seed_everything", "get_device"]
+from .validation import check_int, check_seed
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "PINNED_CPU_PATH",
+    "get_device",
+    "numerical_environment",
+    "on_pinned_path",
+    "pin_cpu_code_path",
+    "seed_everything",
+]
+
+#: Environment variables that select torch's AVX2 code path on any x86-64 CPU.
+PINNED_CPU_PATH: dict[str, str] = {
+    "ATEN_CPU_CAPABILITY": "avx2",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "MKL_CBWR": "AVX2",
+}
+
+_warned = False
+
+
+def _is_x86_64() -> bool:
+    return platform.machine().lower() in ("x86_64", "amd64")
+
+
+def pin_cpu_code_path() -> bool:
+    """Set :data:`PINNED_CPU_PATH` in ``os.environ`` where it is not set yet.
+
+    Call it before the first torch operation (the chapters' setup cell does):
+    torch reads the variables when it first dispatches a kernel. A variable the
+    caller has set already is left alone, so a deliberate other path (the
+    robustness pass uses one) wins. Does nothing off x86-64, where the
+    variables have no meaning. Returns True when the pinned values are in force.
+    """
+    if not _is_x86_64():
+        return False
+    for key, value in PINNED_CPU_PATH.items():
+        os.environ.setdefault(key, value)
+    return all(os.environ.get(k) == v for k, v in PINNED_CPU_PATH.items())
+
+
+def numerical_environment() -> dict[str, str]:
+    """What decides the digits: machine, torch's CPU capability, the pins, threads, GPU."""
+    env = {"machine": platform.machine(), "python": sys.version.split()[0]}
+    env.update({k: os.environ.get(k, "(unset)") for k in PINNED_CPU_PATH})
+    try:
+        import torch
+    except ImportError:
+        return env
+    env["torch"] = torch.__version__
+    env["cpu_capability"] = str(torch.backends.cpu.get_cpu_capability())
+    env["threads"] = str(torch.get_num_threads())
+    env["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    return env
+
+
+def on_pinned_path() -> bool:
+    """True when the chapters run the code path the stored outputs were made with.
+
+    That is: x86-64, the variables of :data:`PINNED_CPU_PATH` set, torch's CPU
+    capability AVX2, and no GPU (with a GPU present, :func:`get_device` trains
+    on it).
+    """
+    env = numerical_environment()
+    pinned = all(env.get(k) == v for k, v in PINNED_CPU_PATH.items())
+    cpu_only = env.get("cuda", "none") == "none"
+    return _is_x86_64() and pinned and env.get("cpu_capability") == "AVX2" and cpu_only
+
+
+def _warn_if_other_path() -> None:
+    """Warn once per process when the digits cannot match the stored outputs."""
+    global _warned
+    if _warned or on_pinned_path():
+        return
+    _warned = True
+    env = numerical_environment()
+    where = f"{env['machine']}, torch CPU capability {env.get('cpu_capability', '?')}"
+    if env.get("cuda", "none") != "none":
+        where += f", GPU {env['cuda']}"
+    warnings.warn(
+        f"dropout_lib: torch runs another numerical code path than the stored outputs "
+        f"({where}); printed numbers may differ from the book's in their last digits, "
+        "and the chapters' asserted claims still hold.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 def seed_everything(seed: int, threads: int = 1) -> np.random.Generator:
@@ -19,13 +123,14 @@ def seed_everything(seed: int, threads: int = 1) -> np.random.Generator:
     buys little, and one thread per process keeps the results independent of the
     machine's core count and avoids oversubscription when tests run notebooks
     in parallel.
+    Warns once (a ``RuntimeWarning``) when torch runs another numerical code
+    path than the pinned one (:func:`on_pinned_path`): ARM, a GPU, or the
+    variables of :data:`PINNED_CPU_PATH` unset.
     Returns a fresh ``numpy.random.Generator`` seeded with ``seed`` for code that
     takes an explicit ``rng``.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got seed={seed!r}")
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ValueError(f"threads must be a positive integer; got threads={threads!r}")
+    seed = check_seed(seed)
+    threads = check_int(threads, "threads", 1)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
@@ -37,10 +142,11 @@ def seed_everything(seed: int, threads: int = 1) -> np.random.Generator:
         torch.manual_seed(seed)
         torch.set_num_threads(int(threads))
         torch.use_deterministic_algorithms(True, warn_only=True)
+        _warn_if_other_path()
     return np.random.default_rng(seed)
 
 
-def get_device(prefer_gpu: bool = True):
+def get_device(prefer_gpu: bool = True) -> torch.device:
     """``torch.device('cuda')`` when a GPU is present (and wanted), else the CPU."""
     import torch
 

@@ -15,8 +15,8 @@ real ``ValueError`` (not an ``assert``), and :class:`D2LNet` asks
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 from torch import nn
@@ -37,7 +37,9 @@ def _check_tensor(x: object, name: str = "X") -> torch.Tensor:
     return x
 
 
-def dropout_layer(X: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def dropout_layer(
+    X: torch.Tensor, p: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Inverted dropout as in d2l: :math:`h' = [u > p] \\odot h / (1 - p)`, :math:`u \\sim U[0, 1)`.
 
     Each entry is kept with probability :math:`P(u > p) = 1 - p` and then
@@ -107,11 +109,19 @@ class D2LNet(nn.Module):
         self.dropout2 = check_probability(dropout2, "dropout2")
         widths = list(num_hiddens)
         if len(widths) != 2:
-            raise ValueError(f"num_hiddens must give two widths; got num_hiddens={num_hiddens!r}")
-        for name, value in (("num_inputs", num_inputs), ("num_outputs", num_outputs),
-                            ("num_hiddens[0]", widths[0]), ("num_hiddens[1]", widths[1])):
+            raise ValueError(
+                f"num_hiddens must give two widths; got num_hiddens={num_hiddens!r}"
+            )
+        for name, value in (
+            ("num_inputs", num_inputs),
+            ("num_outputs", num_outputs),
+            ("num_hiddens[0]", widths[0]),
+            ("num_hiddens[1]", widths[1]),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {name}={value!r}")
+                raise ValueError(
+                    f"{name} must be a positive integer; got {name}={value!r}"
+                )
         self.num_inputs = num_inputs
         self.lin1 = nn.Linear(num_inputs, widths[0])
         self.lin2 = nn.Linear(widths[0], widths[1])
@@ -184,8 +194,14 @@ def fit_d2l(
     """
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
         raise ValueError(f"lr must be a positive number; got lr={lr!r}")
-    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or not weight_decay >= 0:
-        raise ValueError(f"weight_decay must be a non-negative number; got weight_decay={weight_decay!r}")
+    if (
+        isinstance(weight_decay, bool)
+        or not isinstance(weight_decay, (int, float))
+        or not weight_decay >= 0
+    ):
+        raise ValueError(
+            f"weight_decay must be a non-negative number; got weight_decay={weight_decay!r}"
+        )
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer; got seed={seed!r}")
     torch.manual_seed(seed)
@@ -193,8 +209,26 @@ def fit_d2l(
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
     loss_fn = nn.CrossEntropyLoss()
     sets = {"test": test_data, **(eval_sets or {})}
-    history = train(model, *train_data, loss_fn=loss_fn, optimizer=optimizer, epochs=epochs,
-                    batch_size=batch_size, eval_sets=sets, seed=seed, device=device)
+    history = train(
+        model,
+        *train_data,
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        epochs=epochs,
+        batch_size=batch_size,
+        eval_sets=sets,
+        seed=seed,
+        device=device,
+    )
     dev = next(model.parameters()).device
-    tr_loss, tr_acc = evaluate(model, train_data[0].to(dev), train_data[1].to(dev), loss_fn)
-    return D2LRun(model, history, tr_loss, tr_acc, history.final("test_loss"), history.final("test_acc"))
+    tr_loss, tr_acc = evaluate(
+        model, train_data[0].to(dev), train_data[1].to(dev), loss_fn
+    )
+    return D2LRun(
+        model,
+        history,
+        tr_loss,
+        tr_acc,
+        history.final("test_loss"),
+        history.final("test_acc"),
+    )

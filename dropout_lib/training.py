@@ -10,18 +10,27 @@ the full network on it, which is what a train-test gap should compare.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from .nn import dropout_active, eval_mode
 from .reproducibility import get_device
+from .validation import check_int, check_seed
 
 __all__ = [
-    "History", "SeedSummary", "accuracy", "evaluate", "stack_metric", "summarize_seeds", "train",
-    "train_over_seeds", "to_tensors",
+    "History",
+    "Run",
+    "accuracy",
+    "evaluate",
+    "final_values",
+    "run_seeds",
+    "stack_metric",
+    "to_tensors",
+    "train",
 ]
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -74,13 +83,6 @@ def accuracy(out: torch.Tensor, y: torch.Tensor) -> float:
     return (pred == y.long()).float().mean().item()
 
 
-def _is_dropout(module: nn.Module) -> bool:
-    """True for the layers :func:`evaluate` switches on when ``dropout_on=True``."""
-    from .nn import ClassicDropout, Dropout
-
-    return isinstance(module, (Dropout, ClassicDropout, nn.modules.dropout._DropoutNd))
-
-
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -100,22 +102,15 @@ def evaluate(
     weights frozen). Other layers such as BatchNorm keep their eval behaviour and
     running statistics.
     """
-    was_training = model.training
-    model.eval()
-    if dropout_on:
-        for module in model.modules():
-            if _is_dropout(module):
-                module.train()
     device = next(model.parameters()).device
     total_loss, correct, n = 0.0, 0.0, len(x)
-    try:
+    mode = dropout_active(model, others="eval") if dropout_on else eval_mode(model)
+    with mode:
         for i in range(0, n, batch_size):
-            xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+            xb, yb = x[i : i + batch_size].to(device), y[i : i + batch_size].to(device)
             out, yb_ = _prepare(model(xb), yb)
             total_loss += loss_fn(out, yb_).item() * len(xb)
             correct += accuracy(out, yb) * len(xb)
-    finally:
-        model.train(was_training)
     return total_loss / n, correct / n
 
 
@@ -140,16 +135,18 @@ def train(
     Returns the :class:`History`; ``on_epoch_end(epoch, model, history)`` is
     called after each epoch's metrics are recorded.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer; got epochs={epochs!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got batch_size={batch_size!r}")
+    epochs = check_int(epochs, "epochs", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
     if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length; got {len(x)} and {len(y)}")
+        raise ValueError(
+            f"x and y must have the same length; got {len(x)} and {len(y)}"
+        )
     device = device or get_device()
     model.to(device)
     x, y = x.to(device), y.to(device)
-    eval_sets = {k: (a.to(device), b.to(device)) for k, (a, b) in (eval_sets or {}).items()}
+    eval_sets = {
+        k: (a.to(device), b.to(device)) for k, (a, b) in (eval_sets or {}).items()
+    }
     gen = torch.Generator().manual_seed(seed)
     history = History()
     n = len(x)
@@ -158,7 +155,7 @@ def train(
         order = torch.randperm(n, generator=gen).to(device)
         total_loss, correct = 0.0, 0.0
         for i in range(0, n, batch_size):
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             xb, yb = x[idx], y[idx]
             out, yb_ = _prepare(model(xb), yb)
             loss = loss_fn(out, yb_)
@@ -169,7 +166,9 @@ def train(
             correct += accuracy(out.detach(), yb) * len(idx)
         record = {"train_loss": total_loss / n, "train_acc": correct / n}
         for name, (xe, ye) in eval_sets.items():
-            record[f"{name}_loss"], record[f"{name}_acc"] = evaluate(model, xe, ye, loss_fn)
+            record[f"{name}_loss"], record[f"{name}_acc"] = evaluate(
+                model, xe, ye, loss_fn
+            )
         if not math.isfinite(record["train_loss"]):
             record["train_loss"] = float("nan")
         history.append(**record)
@@ -180,97 +179,106 @@ def train(
 
 
 # --------------------------------------------------------------------------
-# Several seeds: run, stack, summarise
+# Several seeds: one run type, one harness
 # --------------------------------------------------------------------------
 
 
-class SeedSummary(NamedTuple):
-    """Mean and sample standard deviation of one number measured over several seeds.
+@dataclass
+class Run:
+    """One seeded training run: what was trained, how, and what it measured.
 
-    ``std`` uses the unbiased variance, :math:`s^2 = \\frac{1}{n-1}\\sum_i (v_i - \\bar v)^2`
-    (0 for a single value). ``str()`` gives ``"mean ± std"`` with three decimals.
+    ``config`` names the configuration (``"p=0.5"``, a dict of settings, ...);
+    ``history`` holds the per-epoch metrics; ``model`` the trained network
+    (``None`` when the caller dropped it to save memory); ``extra`` any further
+    measurement a study attaches (timings, diagnostics).
     """
 
-    mean: float
-    std: float
-    n: int
-    values: tuple[float, ...]
+    config: object
+    seed: int
+    history: History
+    model: nn.Module | None = None
+    extra: dict[str, object] = field(default_factory=dict)
 
-    def __str__(self) -> str:
-        return f"{self.mean:.3f} ± {self.std:.3f}"
+    def final(self, name: str) -> float:
+        """The metric ``name`` after the last epoch."""
+        return self.history.final(name)
 
-    def format(self, digits: int = 3) -> str:
-        """``"mean ± std"`` rounded to ``digits`` decimals."""
-        return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
+    def gap(self, train: str = "train_eval_acc", test: str = "test_acc") -> float:
+        """Generalisation gap, train metric minus test metric after the last epoch.
 
-
-def summarize_seeds(values: Sequence[float]) -> SeedSummary:
-    """Summarise per-seed results ``v_1..v_n`` as :math:`\\bar v \\pm s` (see :class:`SeedSummary`).
-
-    Raises ``ValueError`` for an empty sequence or non-finite values and
-    ``TypeError`` for values that are not real numbers. The input is not modified.
-    """
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"values must be a sequence of real numbers; got {values!r}") from exc
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"values must be a non-empty 1-D sequence; got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"values must be finite; got {arr.tolist()}")
-    std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
-    return SeedSummary(float(arr.mean()), std, int(arr.size), tuple(float(v) for v in arr))
+        The default compares accuracies of the *full* network (eval mode) on the
+        training set and on the test set; pass other metric names (for example
+        ``test="val_acc"``) to compare others.
+        """
+        return self.final(train) - self.final(test)
 
 
-def stack_metric(histories: Sequence[History], name: str) -> np.ndarray:
+def stack_metric(runs: Sequence[Run | History], name: str) -> np.ndarray:
     """The metric ``name`` of several runs as an array ``[n_runs, n_epochs]``.
 
-    Raises ``KeyError`` if a run lacks the metric and ``ValueError`` if the runs
-    have different lengths.
+    Accepts :class:`Run` or :class:`History` objects. Raises ``KeyError`` if a
+    run lacks the metric and ``ValueError`` if the runs have different lengths.
     """
-    if isinstance(histories, History):
-        histories = [histories]
-    if len(histories) == 0:
-        raise ValueError("histories must contain at least one History")
+    if isinstance(runs, (History, Run)):
+        runs = [runs]
+    if len(runs) == 0:
+        raise ValueError("runs must contain at least one Run or History")
     rows = []
-    for i, h in enumerate(histories):
+    for i, r in enumerate(runs):
+        h = r.history if isinstance(r, Run) else r
         if not isinstance(h, History):
-            raise TypeError(f"histories[{i}] must be a History; got {type(h).__name__}")
+            raise TypeError(
+                f"runs[{i}] must be a Run or History; got {type(r).__name__}"
+            )
         if name not in h.metrics:
-            raise KeyError(f"run {i} has no metric {name!r}; it has {sorted(h.metrics)}")
+            raise KeyError(
+                f"run {i} has no metric {name!r}; it has {sorted(h.metrics)}"
+            )
         rows.append(h.metrics[name])
-    lengths = {len(r) for r in rows}
+    lengths = {len(row) for row in rows}
     if len(lengths) != 1:
-        raise ValueError(f"runs have different numbers of epochs for {name!r}: {sorted(lengths)}")
+        raise ValueError(
+            f"runs have different numbers of epochs for {name!r}: {sorted(lengths)}"
+        )
     return np.array(rows, dtype=np.float64)
 
 
-def train_over_seeds(
+def final_values(runs: Sequence[Run], name: str) -> np.ndarray:
+    """``[run.final(name) for run in runs]`` as a float array (one value per seed)."""
+    return np.array([r.final(name) for r in runs], dtype=np.float64)
+
+
+def run_seeds(
     build: Callable[[int], tuple[nn.Module, torch.optim.Optimizer]],
     seeds: Sequence[int],
     x: torch.Tensor,
     y: torch.Tensor,
+    *,
+    config: object = None,
+    keep_models: bool = True,
     **train_kwargs,
-) -> list[tuple[nn.Module, History]]:
-    """Train one fresh model per seed and return ``[(model, history), ...]`` in seed order.
+) -> list[Run]:
+    """Train one fresh model per seed; return one :class:`Run` per seed, in seed order.
 
     For each ``seed``: ``torch.manual_seed(seed)``, then ``model, optimizer =
     build(seed)`` (so the initial weights and every dropout mask drawn from
-    torch's global generator depend only on the seed), then
-    :func:`train` with ``seed=seed`` (the batch order) and ``train_kwargs``.
+    torch's global generator depend only on the seed), then :func:`train` with
+    ``seed=seed`` (the batch order) and ``train_kwargs``. Two configurations run
+    with the same seeds share initial-weight draws and batch orders as far as
+    their architectures allow, which is what makes paired differences
+    (:func:`dropout_lib.stats.paired_diff`) sharp.
     """
-    seeds = list(seeds)
+    seeds = [check_seed(s, "seeds entries") for s in seeds]
     if not seeds:
         raise ValueError("seeds must contain at least one seed")
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-            raise ValueError(f"seeds must be non-negative integers; got {s!r}")
     if "optimizer" in train_kwargs or "seed" in train_kwargs:
-        raise TypeError("train_over_seeds sets optimizer and seed itself; build() returns the optimizer")
+        raise TypeError(
+            "run_seeds sets optimizer and seed itself; build() returns the optimizer"
+        )
     runs = []
     for s in seeds:
-        torch.manual_seed(int(s))
-        model, optimizer = build(int(s))
-        history = train(model, x, y, optimizer=optimizer, seed=int(s), **train_kwargs)
-        runs.append((model, history))
+        torch.manual_seed(s)
+        model, optimizer = build(s)
+        history = train(model, x, y, optimizer=optimizer, seed=s, **train_kwargs)
+        runs.append(Run(config, s, history, model if keep_models else None))
     return runs

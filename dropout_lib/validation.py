@@ -12,7 +12,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_probability", "check_real_array", "float_dtype_for"]
+__all__ = [
+    "check_int",
+    "check_module",
+    "check_probability",
+    "check_real_array",
+    "check_seed",
+    "check_tensor",
+    "float_dtype_for",
+]
 
 
 def check_probability(value: Any, name: str = "p") -> float:
@@ -64,10 +72,66 @@ def check_real_array(x: Any, name: str = "x") -> np.ndarray:
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name} must be an array of real numbers; got {type(x).__name__}") from exc
+        raise TypeError(
+            f"{name} must be an array of real numbers; got {type(x).__name__}"
+        ) from exc
     if arr.dtype.kind not in "biuf":
         raise TypeError(
             f"{name} must be an array of real numbers (bool, integer or float); "
             f"got an array of dtype {arr.dtype}"
         )
     return arr
+
+
+def check_int(value: Any, name: str, minimum: int = 0) -> int:
+    """Return ``value`` as an ``int`` after checking it is an integer ``>= minimum``.
+
+    Booleans are rejected (``True`` is an ``int`` in Python, but never a count).
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer.
+    ValueError
+        If ``value < minimum``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be an integer >= {minimum}; got {name}={value!r} "
+            f"of type {type(value).__name__}"
+        )
+    v = int(value)
+    if v < minimum:
+        raise ValueError(
+            f"{name} must be an integer >= {minimum}; got {name}={value!r}"
+        )
+    return v
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """A random seed: an integer ``>= 0`` (see :func:`check_int`)."""
+    return check_int(value, name, 0)
+
+
+def check_tensor(x: Any, name: str = "x", ndim: int | None = None) -> Any:
+    """Check that ``x`` is a ``torch.Tensor`` (of ``ndim`` axes, if given) and return it.
+
+    Raises ``TypeError`` for anything else and ``ValueError`` for a wrong number
+    of axes.
+    """
+    import torch
+
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} axes; got shape {tuple(x.shape)}")
+    return x
+
+
+def check_module(model: Any, name: str = "model") -> Any:
+    """Check that ``model`` is a ``torch.nn.Module`` and return it (else ``TypeError``)."""
+    from torch import nn
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module; got {type(model).__name__}")
+    return model

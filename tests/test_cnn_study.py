@@ -12,7 +12,11 @@ def test_downsample_averages_blocks_and_keeps_input():
     img0 = img.copy()
     out = downsample_images(img, 2)
     assert out.shape == (1, 1, 2, 2) and out.dtype == torch.float32
-    expected = np.array([[0 + 1 + 4 + 5, 2 + 3 + 6 + 7], [8 + 9 + 12 + 13, 10 + 11 + 14 + 15]]) / 4 / 255
+    expected = (
+        np.array([[0 + 1 + 4 + 5, 2 + 3 + 6 + 7], [8 + 9 + 12 + 13, 10 + 11 + 14 + 15]])
+        / 4
+        / 255
+    )
     assert np.allclose(out[0, 0].numpy(), expected)
     assert np.array_equal(img, img0)
     assert downsample_images(img, 1).shape == (1, 1, 4, 4)
@@ -34,7 +38,11 @@ def test_downsample_errors(images, factor, exc, word):
 
 def _runs():
     m = torch.nn.Linear(1, 1)
-    return [CNNRun("a", 0, 0.9, 0.8, m), CNNRun("a", 1, 0.8, 0.6, m), CNNRun("b", 0, 0.5, 0.5, m)]
+    return [
+        CNNRun("a", 0, 0.9, 0.8, m),
+        CNNRun("a", 1, 0.8, 0.6, m),
+        CNNRun("b", 0, 0.5, 0.5, m),
+    ]
 
 
 def test_summarise_mean_std_and_order():

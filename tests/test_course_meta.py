@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -17,8 +16,8 @@ import course_meta  # noqa: E402
 import site_assets  # noqa: E402
 from course_meta import KEY_PACKAGES, normalize_name, parse_pins, pinned_versions  # noqa: E402
 
-
 # --- parsing requirements -------------------------------------------------------------
+
 
 def test_parse_pins_reads_exact_pins_and_ignores_the_rest():
     text = "\n".join(
@@ -52,7 +51,11 @@ def test_parse_pins_rejects_non_text():
 
 @pytest.mark.parametrize(
     ("raw", "canonical"),
-    [("scikit_learn", "scikit-learn"), ("Jupyter.Book", "jupyter-book"), ("a-_.b", "a-b")],
+    [
+        ("scikit_learn", "scikit-learn"),
+        ("Jupyter.Book", "jupyter-book"),
+        ("a-_.b", "a-b"),
+    ],
 )
 def test_normalize_name(raw, canonical):
     assert normalize_name(raw) == canonical
@@ -105,6 +108,7 @@ def test_pinned_versions_does_not_modify_the_file(tmp_path):
 
 # --- site_assets ----------------------------------------------------------------------
 
+
 def test_clean_scripts_removes_duplicates_and_thebe():
     from sphinx.builders.html._assets import _JavaScript
 
@@ -114,7 +118,9 @@ def test_clean_scripts_removes_duplicates_and_thebe():
         thebe_cfg,
         _JavaScript("sphinx-thebe.js", priority=500, **{"async": "async"}),
         _JavaScript(None, body="let a = 1;"),
-        _JavaScript(None, body="let a = 1;", priority=800),  # same script, other priority
+        _JavaScript(
+            None, body="let a = 1;", priority=800
+        ),  # same script, other priority
         thebe_cfg,
         _JavaScript("doctools.js"),
     ]
@@ -128,6 +134,7 @@ def test_clean_scripts_removes_duplicates_and_thebe():
 
 
 # --- the directive in a real (tiny) Sphinx build ------------------------------------------
+
 
 def _build(tmp_path: Path, body: str, requirements: str) -> tuple[int, str, str]:
     from io import StringIO
@@ -144,8 +151,14 @@ def _build(tmp_path: Path, body: str, requirements: str) -> tuple[int, str, str]
     (src / "requirements.txt").write_text(requirements)
     warnings = StringIO()
     app = Sphinx(
-        str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
-        status=None, warning=warnings, freshenv=True,
+        str(src),
+        str(src),
+        str(tmp_path / "out"),
+        str(tmp_path / "doctrees"),
+        "html",
+        status=None,
+        warning=warnings,
+        freshenv=True,
     )
     app.build()
     html = (tmp_path / "out" / "index.html").read_text()
@@ -158,7 +171,9 @@ REQS = "".join(f"{name}==1.{i}.0\n" for i, name in enumerate(KEY_PACKAGES))
 def test_directive_renders_times_and_versions(tmp_path):
     body = ".. course-meta::\n   :read: 25 min\n   :run: about 1 min on a 2-core CPU\n"
     status, html, warnings = _build(tmp_path, body, REQS)
-    assert status == 0 and "WARNING" not in warnings and "ERROR" not in warnings, warnings
+    assert status == 0 and "WARNING" not in warnings and "ERROR" not in warnings, (
+        warnings
+    )
     assert 'class="course-meta' in html
     assert "Reading time: </strong>25 min" in html
     assert "Running time: </strong>about 1 min on a 2-core CPU" in html

@@ -15,7 +15,9 @@ from dropout_lib import data
 
 def idx_bytes(arr: np.ndarray) -> bytes:
     arr = np.asarray(arr, dtype=np.uint8)
-    header = bytes([0, 0, 8, arr.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in arr.shape)
+    header = bytes([0, 0, 8, arr.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in arr.shape
+    )
     return header + arr.tobytes()
 
 
@@ -98,11 +100,18 @@ def test_corrupt_and_truncated_files_are_rejected_with_help(fixture_files, tmp_p
     raw = bytearray(gzip.decompress((bad / "t10k-images-idx3-ubyte.gz").read_bytes()))
     raw[100] ^= 0xFF
     (bad / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(bytes(raw)))
-    (bad / "train-labels-idx1-ubyte.gz").write_bytes((src / "train-labels-idx1-ubyte.gz").read_bytes()[:20])
+    (bad / "train-labels-idx1-ubyte.gz").write_bytes(
+        (src / "train-labels-idx1-ubyte.gz").read_bytes()[:20]
+    )
     with pytest.raises(data.DataNotFoundError) as info:
         data.fashion_mnist("test", root=bad, download=False)
     msg = str(info.value)
-    assert "corrupt" in msg and "make data" in msg and "apt-get" in msg and data.MIRROR in msg
+    assert (
+        "corrupt" in msg
+        and "make data" in msg
+        and "apt-get" in msg
+        and data.MIRROR in msg
+    )
     with pytest.raises(data.DataNotFoundError, match="not a readable gzip"):
         data.fashion_mnist("train", root=bad, download=False)
 
@@ -146,7 +155,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 def server(fixture_files):
     src, _ = fixture_files
     handler = type("H", (_Handler,), {"truncate": set()})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(src)))
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(handler, directory=str(src))
+    )
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/", handler
@@ -157,7 +168,9 @@ def server(fixture_files):
 def test_download_from_loopback_server(server, tmp_path, fixture_files):
     url, _ = server
     dest = data.download_fashion_mnist(tmp_path / "dl", base_url=url, timeout=10)
-    assert sorted(p.name for p in dest.iterdir()) == sorted(n + ".gz" for n in data.FILES)
+    assert sorted(p.name for p in dest.iterdir()) == sorted(
+        n + ".gz" for n in data.FILES
+    )
     x, y = data.fashion_mnist("train", root=dest, download=False)
     assert x.shape == (6, 28, 28)
 
@@ -224,7 +237,9 @@ def test_ensure_uses_debian_package_then_mirror(server, monkeypatch):
 
 
 def test_ensure_reports_failure_with_help(fixture_files, monkeypatch):
-    monkeypatch.setattr(data, "MIRROR", "http://127.0.0.1:9/")  # the discard port: refused
+    monkeypatch.setattr(
+        data, "MIRROR", "http://127.0.0.1:9/"
+    )  # the discard port: refused
     monkeypatch.setattr(data, "_from_debian_package", lambda dest: False)
     with pytest.raises(data.DataNotFoundError, match="could not be downloaded"):
         data.ensure_fashion_mnist()

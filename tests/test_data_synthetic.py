@@ -20,7 +20,9 @@ def test_splits_are_stratified_and_disjoint_and_cover_the_data():
     from sklearn.datasets import make_classification
 
     d = synthetic_classification()
-    x, y = make_classification(n_samples=1000, n_features=20, n_classes=2, random_state=42)
+    x, y = make_classification(
+        n_samples=1000, n_features=20, n_classes=2, random_state=42
+    )
     for part in (d.y_train, d.y_val, d.y_test):
         assert abs(part.mean() - y.mean()) <= 1 / len(part) + 1e-12
     rows = np.concatenate([d.x_train, d.x_val, d.x_test])
@@ -37,8 +39,10 @@ def test_deterministic_and_seed_dependent():
         np.testing.assert_array_equal(u, v)
     c = synthetic_classification(split_seed=1)
     assert not np.array_equal(a.x_train, c.x_train)
-    np.testing.assert_array_equal(np.sort(np.concatenate([a.y_train, a.y_val, a.y_test])),
-                                  np.sort(np.concatenate([c.y_train, c.y_val, c.y_test])))
+    np.testing.assert_array_equal(
+        np.sort(np.concatenate([a.y_train, a.y_val, a.y_test])),
+        np.sort(np.concatenate([c.y_train, c.y_val, c.y_test])),
+    )
 
 
 def test_counts_and_train_subsample():
@@ -46,7 +50,9 @@ def test_counts_and_train_subsample():
     assert [len(d.x_train), len(d.x_val), len(d.x_test)] == [100, 500, 1000]
     assert d.y_train.sum() == 50
     full = synthetic_classification(3000, test_size=1000, val_size=500)
-    np.testing.assert_array_equal(d.x_test, full.x_test)  # subsampling train leaves val/test alone
+    np.testing.assert_array_equal(
+        d.x_test, full.x_test
+    )  # subsampling train leaves val/test alone
     np.testing.assert_array_equal(d.x_val, full.x_val)
     assert len(full.x_train) == 1500
 
@@ -57,27 +63,37 @@ def test_extra_make_classification_arguments_and_multiclass():
     assert set(np.unique(d.y_test)) == {0, 1, 2}
 
 
-@pytest.mark.parametrize("kw, exc, match", [
-    ({"test_size": 0.0}, ValueError, "test_size"),
-    ({"test_size": 1.0}, ValueError, "test_size"),
-    ({"val_size": -3}, ValueError, "val_size"),
-    ({"val_size": "0.2"}, TypeError, "val_size"),
-    ({"test_size": True}, TypeError, "test_size"),
-    ({"train_size": 0.5}, TypeError, "train_size"),
-    ({"train_size": 1}, ValueError, "train_size"),
-    ({"train_size": 10_000}, ValueError, "train_size"),
-    ({"n_samples": 100.0}, TypeError, "n_samples"),
-    ({"n_classes": 1}, ValueError, "n_classes"),
-    ({"test_size": 999}, ValueError, "cannot split"),
-])
+@pytest.mark.parametrize(
+    "kw, exc, match",
+    [
+        ({"test_size": 0.0}, ValueError, "test_size"),
+        ({"test_size": 1.0}, ValueError, "test_size"),
+        ({"val_size": -3}, ValueError, "val_size"),
+        ({"val_size": "0.2"}, TypeError, "val_size"),
+        ({"test_size": True}, TypeError, "test_size"),
+        ({"train_size": 0.5}, TypeError, "train_size"),
+        ({"train_size": 1}, ValueError, "train_size"),
+        ({"train_size": 10_000}, ValueError, "train_size"),
+        ({"n_samples": 100.0}, TypeError, "n_samples"),
+        ({"n_classes": 1}, ValueError, "n_classes"),
+        ({"test_size": 999}, ValueError, "cannot split"),
+    ],
+)
 def test_rejects_bad_arguments(kw, exc, match):
     with pytest.raises(exc, match=match):
         synthetic_classification(**kw)
 
 
 @settings(max_examples=15, deadline=None)
-@given(n=st.integers(100, 400), test=st.floats(0.1, 0.4), val=st.floats(0.1, 0.4), seed=st.integers(0, 50))
+@given(
+    n=st.integers(100, 400),
+    test=st.floats(0.1, 0.4),
+    val=st.floats(0.1, 0.4),
+    seed=st.integers(0, 50),
+)
 def test_sizes_add_up(n, test, val, seed):
-    d = synthetic_classification(n, 5, test_size=test, val_size=val, split_seed=seed, n_informative=2)
+    d = synthetic_classification(
+        n, 5, test_size=test, val_size=val, split_seed=seed, n_informative=2
+    )
     assert len(d.x_train) + len(d.x_val) + len(d.x_test) == n
     assert len(d.x_train) == len(d.y_train) and len(d.x_val) == len(d.y_val)

@@ -22,7 +22,9 @@ from dropout_lib.nn import Dropout
 # ---------------------------------------------------------------- neighbour_correlation
 def test_correlation_of_constant_rows_is_one_and_noise_is_near_zero():
     rng = np.random.default_rng(0)
-    smooth = np.repeat(np.repeat(rng.normal(size=(50, 2, 4, 4)), 4, axis=2), 4, axis=3)  # 16x16 blocks
+    smooth = np.repeat(
+        np.repeat(rng.normal(size=(50, 2, 4, 4)), 4, axis=2), 4, axis=3
+    )  # 16x16 blocks
     rho = neighbour_correlation(smooth)
     assert np.all(rho > 0.7)
     noise = rng.normal(size=(50, 3, 16, 16))
@@ -31,7 +33,9 @@ def test_correlation_of_constant_rows_is_one_and_noise_is_near_zero():
 
 def test_correlation_matches_numpy_corrcoef_on_horizontal_only():
     rng = np.random.default_rng(1)
-    x = rng.normal(size=(20, 1, 1, 9)).cumsum(axis=3)  # a random walk along the row: H = 1
+    x = rng.normal(size=(20, 1, 1, 9)).cumsum(
+        axis=3
+    )  # a random walk along the row: H = 1
     a, b = x[:, 0, 0, :-2].ravel(), x[:, 0, 0, 2:].ravel()
     assert np.isclose(neighbour_correlation(x, offset=2)[0], np.corrcoef(a, b)[0, 1])
 
@@ -73,7 +77,9 @@ def test_variance_shift_formula_and_li_special_case():
     vt, ve = variance_shift(0.0, 1.0, 0.5)  # x ~ N(0, 1), q = 1/2: Li et al.'s 1/q
     assert vt == pytest.approx(2.0) and ve == pytest.approx(1.0)
     vt, ve = variance_shift(np.array([1.0, 2.0]), np.array([0.5, 0.0]), 0.2)
-    assert np.allclose(vt, (np.array([1.0, 4.0]) + np.array([0.5, 0.0])) / 0.8 - np.array([1.0, 4.0]))
+    assert np.allclose(
+        vt, (np.array([1.0, 4.0]) + np.array([0.5, 0.0])) / 0.8 - np.array([1.0, 4.0])
+    )
 
 
 def test_variance_shift_monte_carlo():
@@ -128,8 +134,14 @@ def test_conv_variance_shift_errors():
 # ---------------------------------------------------------------- BN helpers
 def _net(p=0.5):
     torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), Dropout(p), nn.BatchNorm2d(4),
-                         nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        Dropout(p),
+        nn.BatchNorm2d(4),
+        nn.Flatten(),
+        nn.Linear(4 * 6 * 6, 2),
+    )
 
 
 def _warm(net, x):
@@ -153,10 +165,14 @@ def test_bn_input_variance_direct_dropout_matches_formula():
     v = h.var(dim=(0, 2, 3), unbiased=False).numpy()
     vt, ve = variance_shift(c, v, 0.5)
     assert np.allclose(stats.eval_var, ve, rtol=1e-6)
-    active = ve > 0.01  # nearly dead channels have too few non-zero entries for a 5% check
+    active = (
+        ve > 0.01
+    )  # nearly dead channels have too few non-zero entries for a 5% check
     assert active.sum() >= 2
     assert np.allclose(stats.train_var[active], vt[active], rtol=0.05)
-    assert np.allclose(stats.running_var[active], vt[active], rtol=0.1)  # BN learned the training variance
+    assert np.allclose(
+        stats.running_var[active], vt[active], rtol=0.1
+    )  # BN learned the training variance
     assert np.all(stats.train_var[active] > 1.5 * stats.eval_var[active])
     # the model is untouched: mode and buffers
     assert not net.training
@@ -172,7 +188,11 @@ def test_recalibrate_bn_uses_eval_statistics_and_copies():
     assert fixed is not net and not fixed.training
     assert torch.equal(net[3].running_var, before)
     (stats,) = bn_input_variance(fixed, x)
-    assert np.allclose(fixed[3].running_var.double().numpy(), stats.eval_var * 256 * 36 / (256 * 36 - 1), rtol=1e-4)
+    assert np.allclose(
+        fixed[3].running_var.double().numpy(),
+        stats.eval_var * 256 * 36 / (256 * 36 - 1),
+        rtol=1e-4,
+    )
     assert fixed[3].momentum == net[3].momentum
     assert torch.equal(fixed[0].weight, net[0].weight)
 
@@ -228,6 +248,8 @@ def test_fill_errors():
     with pytest.raises(TypeError, match="keep"):
         fill_from_neighbours(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 2, 2))
     with pytest.raises(ValueError, match="broadcast"):
-        fill_from_neighbours(torch.ones(1, 1, 2, 2), torch.ones(3, 1, 1, 1, dtype=torch.bool))
+        fill_from_neighbours(
+            torch.ones(1, 1, 2, 2), torch.ones(3, 1, 1, 1, dtype=torch.bool)
+        )
     with pytest.raises(ValueError, match="maps"):
         fill_from_neighbours(torch.ones(2, 2), torch.ones(2, 2, dtype=torch.bool))

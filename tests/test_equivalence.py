@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dropout_lib.equivalence import OPTIMIZERS, next_layer_lr_scale, side_by_side
 
@@ -23,7 +24,9 @@ def test_lr_scale_errors():
         next_layer_lr_scale("0.5", "sgd")
 
 
-@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.1), ("momentum", 0.05), ("adam", 0.01)])
+@pytest.mark.parametrize(
+    "optimizer,lr", [("sgd", 0.1), ("momentum", 0.05), ("adam", 0.01)]
+)
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
 def test_rescaled_rates_give_the_same_trajectory(optimizer, lr, weight_decay):
     run = side_by_side(0.3, optimizer, lr, 100, weight_decay=weight_decay)
@@ -35,7 +38,9 @@ def test_rescaled_rates_give_the_same_trajectory(optimizer, lr, weight_decay):
     assert run.loss_inverted[-1] < run.loss_inverted[0]  # the nets do learn
 
 
-@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.1), ("momentum", 0.05), ("adam", 0.01)])
+@pytest.mark.parametrize(
+    "optimizer,lr", [("sgd", 0.1), ("momentum", 0.05), ("adam", 0.01)]
+)
 def test_equal_rates_diverge(optimizer, lr):
     run = side_by_side(0.3, optimizer, lr, 100, lr_scale=1.0)
     assert run.max_param_diff[1] > 1e-6
@@ -44,7 +49,10 @@ def test_equal_rates_diverge(optimizer, lr):
 
 
 def test_wrong_scale_for_the_optimizer_diverges():
-    assert side_by_side(0.3, "adam", 0.01, 50, lr_scale=1 / 0.7**2).max_param_diff[-1] > 1e-3
+    assert (
+        side_by_side(0.3, "adam", 0.01, 50, lr_scale=1 / 0.7**2).max_param_diff[-1]
+        > 1e-3
+    )
     assert side_by_side(0.3, "sgd", 0.1, 50, lr_scale=1 / 0.7).max_param_diff[-1] > 1e-3
 
 
@@ -56,7 +64,11 @@ def test_adam_without_eps_rescaling_is_close_but_not_exact():
 
 
 @settings(max_examples=8, deadline=None)
-@given(p=st.floats(0.05, 0.9), seed=st.integers(0, 1000), optimizer=st.sampled_from(OPTIMIZERS))
+@given(
+    p=st.floats(0.05, 0.9),
+    seed=st.integers(0, 1000),
+    optimizer=st.sampled_from(OPTIMIZERS),
+)
 def test_equivalence_holds_for_any_rate_and_seed(p, seed, optimizer):
     lr = 0.01 if optimizer == "adam" else 0.05
     run = side_by_side(p, optimizer, lr, 20, seed=seed)
@@ -69,11 +81,20 @@ def test_same_seed_is_reproducible():
     np.testing.assert_array_equal(a.max_param_diff, b.max_param_diff)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(p=1.0), "p"), (dict(optimizer="rmsprop"), "optimizer"), (dict(steps=0), "steps"),
-    (dict(lr=0.0), "lr"), (dict(lr=-1.0), "lr"), (dict(lr_scale=0.0), "lr_scale"),
-    (dict(n_classes=1), "n_classes"), (dict(seed=-1), "seed"), (dict(weight_decay=-1.0), "weight_decay"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(p=1.0), "p"),
+        (dict(optimizer="rmsprop"), "optimizer"),
+        (dict(steps=0), "steps"),
+        (dict(lr=0.0), "lr"),
+        (dict(lr=-1.0), "lr"),
+        (dict(lr_scale=0.0), "lr_scale"),
+        (dict(n_classes=1), "n_classes"),
+        (dict(seed=-1), "seed"),
+        (dict(weight_decay=-1.0), "weight_decay"),
+    ],
+)
 def test_side_by_side_rejects_bad_arguments(kwargs, match):
     args = dict(p=0.3, optimizer="sgd", lr=0.1, steps=5)
     args.update(kwargs)

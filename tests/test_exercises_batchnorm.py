@@ -19,8 +19,14 @@ def test_variance_checker_accepts_reference():
 @pytest.mark.parametrize(
     "bad",
     [
-        lambda c, v, p: (v / (1 - p), v),  # forgets the mean (Li et al.'s zero-mean case)
-        lambda c, v, p: ((c * c + v) / (1 - p) - c * c, v / (1 - p)),  # shifts the test variance too
+        lambda c, v, p: (
+            v / (1 - p),
+            v,
+        ),  # forgets the mean (Li et al.'s zero-mean case)
+        lambda c, v, p: (
+            (c * c + v) / (1 - p) - c * c,
+            v / (1 - p),
+        ),  # shifts the test variance too
         lambda c, v, p: ((c * c + v) / p - c * c, v),  # p taken as the keep probability
         lambda c, v, p: (v,),  # not a pair
     ],
@@ -49,9 +55,15 @@ def _inplace(x, p):
     "bad",
     [
         lambda x, p: Dropout(p)(x),  # element-wise
-        lambda x, p: x * (torch.rand(x.shape[0], x.shape[1], 1, 1) >= p),  # no 1/q scaling
-        lambda x, p: x * (torch.rand(x.shape[0], x.shape[1], 1, 1) < p) / (1 - p) if p > 0 else x,  # p as keep
-        lambda x, p: x * (torch.rand(1, x.shape[1], 1, 1) >= p) / (1 - p),  # one mask for the batch
+        lambda x, p: (
+            x * (torch.rand(x.shape[0], x.shape[1], 1, 1) >= p)
+        ),  # no 1/q scaling
+        lambda x, p: (
+            x * (torch.rand(x.shape[0], x.shape[1], 1, 1) < p) / (1 - p) if p > 0 else x
+        ),  # p as keep
+        lambda x, p: (
+            x * (torch.rand(1, x.shape[1], 1, 1) >= p) / (1 - p)
+        ),  # one mask for the batch
         _inplace,
     ],
 )

@@ -30,15 +30,19 @@ def _no_check(X, p):
 
 def _keep_prob_confused(X, p):
     from dropout_lib.validation import check_probability
+
     p = check_probability(p)
     if p in (0.0, 1.0):
         return X.clone() if p == 0 else torch.zeros_like(X)
-    mask = (torch.rand(X.shape, device=X.device) < p).to(X.dtype)  # keeps with probability p
+    mask = (torch.rand(X.shape, device=X.device) < p).to(
+        X.dtype
+    )  # keeps with probability p
     return mask * X / (1 - p)
 
 
 def _in_place(X, p):
     from dropout_lib.validation import check_probability
+
     p = check_probability(p)
     if p in (0.0, 1.0):
         return X if p == 0 else torch.zeros_like(X)
@@ -49,21 +53,25 @@ def _in_place(X, p):
 
 def _unscaled(X, p):
     from dropout_lib.validation import check_probability
+
     p = check_probability(p)
     if p in (0.0, 1.0):
         return X if p == 0 else torch.zeros_like(X)
     return (torch.rand(X.shape, device=X.device) > p).to(X.dtype) * X
 
 
-@pytest.mark.parametrize("fn, match", [
-    (assert_checked_dropout, "AssertionError"),
-    (_no_check, "no error was raised"),
-    (cpu_mask_dropout, "device"),
-    (_keep_prob_confused, "dropped"),
-    (_in_place, "modified its input"),
-    (_unscaled, "x / \\(1 - p\\)"),
-    (lambda X, p: 1 / 0, "ValueError"),
-])
+@pytest.mark.parametrize(
+    "fn, match",
+    [
+        (assert_checked_dropout, "AssertionError"),
+        (_no_check, "no error was raised"),
+        (cpu_mask_dropout, "device"),
+        (_keep_prob_confused, "dropped"),
+        (_in_place, "modified its input"),
+        (_unscaled, "x / \\(1 - p\\)"),
+        (lambda X, p: 1 / 0, "ValueError"),
+    ],
+)
 def test_wrong_dropout_layers_fail(fn, match):
     with pytest.raises(AssertionError, match=match):
         check_dropout_layer(fn)
@@ -84,12 +92,15 @@ def test_reference_constant_loss_passes():
     assert check_constant_loss(entropy) is True
 
 
-@pytest.mark.parametrize("fn, match", [
-    (lambda labels, k: float(np.log(k)), "unbalanced"),  # assumes uniform classes
-    (lambda labels, k: float(np.log(len(np.unique(labels)))), "unbalanced"),
-    (lambda labels, k: "two", "must return a number"),
-    (lambda labels, k: float("nan"), "expected"),
-])
+@pytest.mark.parametrize(
+    "fn, match",
+    [
+        (lambda labels, k: float(np.log(k)), "unbalanced"),  # assumes uniform classes
+        (lambda labels, k: float(np.log(len(np.unique(labels)))), "unbalanced"),
+        (lambda labels, k: "two", "must return a number"),
+        (lambda labels, k: float("nan"), "expected"),
+    ],
+)
 def test_wrong_constant_losses_fail(fn, match):
     with pytest.raises(AssertionError, match=match):
         check_constant_loss(fn)

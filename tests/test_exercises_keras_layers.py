@@ -4,15 +4,19 @@ import numpy as np
 import pytest
 
 import dropout_lib
-from dropout_lib.exercises.keras_layers import check_keras1_dropout, check_spatial_dropout2d
-
+from dropout_lib.exercises.keras_layers import (
+    check_keras1_dropout,
+    check_spatial_dropout2d,
+)
 
 # ---------------------------------------------------------------- Keras 1 backend dropout
 
 
 def good_keras1(x, level, rng):
     if not 0.0 <= level < 1.0:
-        raise ValueError(f"Dropout level must be in interval [0, 1); got level={level!r}")
+        raise ValueError(
+            f"Dropout level must be in interval [0, 1); got level={level!r}"
+        )
     return dropout_lib.dropout(x, level, rng=rng)
 
 
@@ -54,7 +58,11 @@ def unscaled(x, level, rng):
 def keep_prob_confused(x, level, rng):  # uses level as the keep probability
     if not 0.0 <= level < 1.0:
         raise ValueError("bad level")
-    return dropout_lib.dropout(x, 1.0 - level, rng=rng) if level > 0 else np.array(x, dtype=float)
+    return (
+        dropout_lib.dropout(x, 1.0 - level, rng=rng)
+        if level > 0
+        else np.array(x, dtype=float)
+    )
 
 
 def test_reference_solution_passes():
@@ -81,7 +89,11 @@ def test_broken_solutions_fail(fn, message):
 
 
 def good_spatial(x, p, rng, data_format="channels_last"):
-    n, c = (x.shape[0], x.shape[3]) if data_format == "channels_last" else (x.shape[0], x.shape[1])
+    n, c = (
+        (x.shape[0], x.shape[3])
+        if data_format == "channels_last"
+        else (x.shape[0], x.shape[1])
+    )
     noise = (n, 1, 1, c) if data_format == "channels_last" else (n, c, 1, 1)
     return dropout_lib.dropout(x, p, rng=rng, noise_shape=noise)
 
@@ -91,7 +103,9 @@ def elementwise(x, p, rng, data_format="channels_last"):
 
 
 def wrong_axis(x, p, rng, data_format="channels_last"):  # ignores data_format
-    return dropout_lib.dropout(x, p, rng=rng, noise_shape=(x.shape[0], 1, 1, x.shape[3]))
+    return dropout_lib.dropout(
+        x, p, rng=rng, noise_shape=(x.shape[0], 1, 1, x.shape[3])
+    )
 
 
 def unscaled_spatial(x, p, rng, data_format="channels_last"):
@@ -105,7 +119,11 @@ def test_spatial_reference_passes():
 
 @pytest.mark.parametrize(
     "fn, message",
-    [(elementwise, "partly dropped"), (wrong_axis, "channels_first"), (unscaled_spatial, "scaled")],
+    [
+        (elementwise, "partly dropped"),
+        (wrong_axis, "channels_first"),
+        (unscaled_spatial, "scaled"),
+    ],
 )
 def test_spatial_broken_fail(fn, message):
     with pytest.raises(AssertionError, match=message):

@@ -37,7 +37,10 @@ def library_rule(shape, p, rng):
     return draw_mask(shape, 1 - p, "uniform_lt_keep", rng)
 
 
-@pytest.mark.parametrize("fn", [keep_below_q, keep_at_least_p, binomial_rule, torch_seeded_from_rng, library_rule])
+@pytest.mark.parametrize(
+    "fn",
+    [keep_below_q, keep_at_least_p, binomial_rule, torch_seeded_from_rng, library_rule],
+)
 def test_check_mask_rule_accepts_correct_rules(fn):
     assert check_mask_rule(fn) is True
 
@@ -107,7 +110,9 @@ def test_boundary_generator_plants_extremes_and_stays_a_generator():
     g = BoundaryGenerator(np.random.PCG64(0))
     assert isinstance(g, np.random.Generator)
     u = g.random(9)
-    assert u[0] == 0.0 and u[1] == np.nextafter(1.0, 0.0) and u.min() >= 0 and u.max() < 1
+    assert (
+        u[0] == 0.0 and u[1] == np.nextafter(1.0, 0.0) and u.min() >= 0 and u.max() < 1
+    )
     assert g.random((2, 3), dtype=np.float32).dtype == np.float32
     assert 0.0 <= float(g.random()) < 1.0
     assert g.uniform(size=3)[0] == 0.0
@@ -154,7 +159,11 @@ def uint8_unpack(packed):
 
 def little_unpack(packed):
     bits, shape = packed
-    return np.unpackbits(bits, count=int(np.prod(shape)), bitorder="little").astype(bool).reshape(shape)
+    return (
+        np.unpackbits(bits, count=int(np.prod(shape)), bitorder="little")
+        .astype(bool)
+        .reshape(shape)
+    )
 
 
 def mutating_pack(mask):
@@ -194,15 +203,27 @@ def test_group_mean_variance_matches_simulation_with_noise_shape(block):
     rng = np.random.default_rng(0)
     p, d, n = 0.3, 8, 100_000
     x = np.ones((n, d // block, block))
-    ybar = dropout(x, p, rng=rng, noise_shape=(n, d // block, 1)).reshape(n, d).mean(axis=1)
+    ybar = (
+        dropout(x, p, rng=rng, noise_shape=(n, d // block, 1))
+        .reshape(n, d)
+        .mean(axis=1)
+    )
     want = group_mean_variance(d, block, p)
     centred = ybar - ybar.mean()
-    se = np.sqrt(max((centred**4).mean() - ybar.var() ** 2, 0.0) / n)  # s.e. of a sample variance
+    se = np.sqrt(
+        max((centred**4).mean() - ybar.var() ** 2, 0.0) / n
+    )  # s.e. of a sample variance
     assert abs(ybar.var() - want) < 6 * se
 
 
 @pytest.mark.parametrize(
-    "args, name", [((0, 1, 0.5), "d"), ((4, 0, 0.5), "block"), ((4, 3, 0.5), "divide"), ((4, 2, 1.0), "p")]
+    "args, name",
+    [
+        ((0, 1, 0.5), "d"),
+        ((4, 0, 0.5), "block"),
+        ((4, 3, 0.5), "divide"),
+        ((4, 2, 1.0), "p"),
+    ],
 )
 def test_group_mean_variance_validates(args, name):
     with pytest.raises(ValueError, match=name):

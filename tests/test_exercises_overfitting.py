@@ -4,11 +4,14 @@ import numpy as np
 import pytest
 
 from dropout_lib.exercises.overfitting import (
-    check_early_stopping, check_param_count, reference_early_stopping, reference_param_count,
+    check_early_stopping,
+    check_param_count,
+    reference_early_stopping,
+    reference_param_count,
 )
 
-
 # ------------------------------------------------------------ parameter count
+
 
 def test_reference_param_count_known_values():
     assert reference_param_count(20, [64, 64], 1) == 5569
@@ -30,12 +33,26 @@ def test_param_count_accepts_reference_and_equivalent_forms():
     assert check_param_count(lambda a, h, b: np.int64(reference_param_count(a, h, b)))
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (lambda a, h, b: sum(x * y for x, y in zip([a, *h], [*h, b])), "biases are missing"),
-    (lambda a, h, b: sum((x + 1) * y for x, y in zip([a, *h], h)), "output layer"),  # forgets the output layer
-    (lambda a, h, b: sum((x + 1) * y for x, y in zip([a, *h], [*h, b])) + 2 * len(h), "output layer"),
-    (lambda a, h, b: float(reference_param_count(a, h, b)), "return an int"),
-])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (
+            lambda a, h, b: sum(x * y for x, y in zip([a, *h], [*h, b])),
+            "biases are missing",
+        ),
+        (
+            lambda a, h, b: sum((x + 1) * y for x, y in zip([a, *h], h)),
+            "output layer",
+        ),  # forgets the output layer
+        (
+            lambda a, h, b: (
+                sum((x + 1) * y for x, y in zip([a, *h], [*h, b])) + 2 * len(h)
+            ),
+            "output layer",
+        ),
+        (lambda a, h, b: float(reference_param_count(a, h, b)), "return an int"),
+    ],
+)
 def test_param_count_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
         check_param_count(wrong)
@@ -50,6 +67,7 @@ def test_param_count_reports_exceptions():
 
 
 # ------------------------------------------------------------ early stopping
+
 
 def test_reference_early_stopping_cases():
     assert reference_early_stopping([1.0, 0.8, 0.7, 0.75, 0.9, 1.0], 2) == (3, 5)
@@ -103,13 +121,19 @@ def off_by_one_stop(losses, patience):
     return best_e, len(losses)
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (zero_based, "counted from 1"),
-    (ties_improve, "STRICTLY"),
-    (global_argmin, "STRICTLY|first epoch|best_epoch"),
-    (off_by_one_stop, "best_epoch \\+ patience"),
-    (lambda losses, patience: reference_early_stopping(losses, patience)[0], "pair"),
-])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (zero_based, "counted from 1"),
+        (ties_improve, "STRICTLY"),
+        (global_argmin, "STRICTLY|first epoch|best_epoch"),
+        (off_by_one_stop, "best_epoch \\+ patience"),
+        (
+            lambda losses, patience: reference_early_stopping(losses, patience)[0],
+            "pair",
+        ),
+    ],
+)
 def test_early_stopping_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
         check_early_stopping(wrong)

@@ -105,7 +105,9 @@ def test_seed_and_generator_reproducibility():
     assert not np.array_equal(dropout(x, 0.5, rng=g1), dropout(x, 0.5, rng=7))
 
 
-@pytest.mark.parametrize("bad", [-0.1, 1.0001, float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize(
+    "bad", [-0.1, 1.0001, float("nan"), float("inf"), -float("inf")]
+)
 def test_p_out_of_range_raises_value_error(bad):
     with pytest.raises(ValueError, match=r"p must be .*\[0, 1\].*got p="):
         dropout(np.ones(3), bad)
@@ -124,7 +126,9 @@ def test_numpy_scalar_p_accepted():
     dropout(np.ones(3), np.int64(0), rng=0)
 
 
-@pytest.mark.parametrize("bad", [["a", "b"], np.array([1 + 2j]), np.array([object()]), "abc"])
+@pytest.mark.parametrize(
+    "bad", [["a", "b"], np.array([1 + 2j]), np.array([object()]), "abc"]
+)
 def test_non_numeric_x_raises_type_error(bad):
     with pytest.raises(TypeError, match="x must be an array of real numbers"):
         dropout(bad, 0.5)
@@ -154,8 +158,14 @@ def test_noise_shape_channels():
 
 @pytest.mark.parametrize(
     "noise_shape, err",
-    [((3,), ValueError), ((2, 3, 1), ValueError), ((5, 3), ValueError), ((2, 0), ValueError),
-     ((2.0, 3), TypeError), (3, TypeError)],
+    [
+        ((3,), ValueError),
+        ((2, 3, 1), ValueError),
+        ((5, 3), ValueError),
+        ((2, 0), ValueError),
+        ((2.0, 3), TypeError),
+        (3, TypeError),
+    ],
 )
 def test_bad_noise_shape(noise_shape, err):
     with pytest.raises(err, match="noise_shape"):

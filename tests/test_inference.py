@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from dropout_lib.inference import (
-    dropout_active,
     mc_curve,
     mc_predict,
     mc_samples,
@@ -14,7 +13,6 @@ from dropout_lib.inference import (
     weight_scaled_predict,
 )
 from dropout_lib.models import MLP
-from dropout_lib.nn import Dropout
 
 
 def small_model(rates=(0.5, 0.5), seed=0):
@@ -35,14 +33,16 @@ def test_weight_scaled_predict_is_eval_softmax_and_restores_mode():
     model.eval()
     torch.testing.assert_close(probs, torch.softmax(model(x), dim=1))
     torch.testing.assert_close(probs.sum(dim=1), torch.ones(len(x)))
-    torch.testing.assert_close(weight_scaled_predict(model, x, output="logits"), model(x))
+    torch.testing.assert_close(
+        weight_scaled_predict(model, x, output="logits"), model(x)
+    )
 
 
 def test_mc_samples_shape_randomness_and_seed():
     model, (x, _) = small_model(), data()
     s = mc_samples(model, x, 5, seed=3)
     assert s.shape == (5, len(x), 3)
-    assert not torch.allclose(s[0], s[1])          # the masks differ between passes
+    assert not torch.allclose(s[0], s[1])  # the masks differ between passes
     torch.testing.assert_close(s, mc_samples(model, x, 5, seed=3))
     assert not torch.allclose(s, mc_samples(model, x, 5, seed=4))
 
@@ -58,32 +58,25 @@ def test_mc_seed_leaves_global_rng_untouched():
 
 def test_mc_predict_without_dropout_equals_weight_scaling():
     model, (x, _) = small_model(rates=(0.0, 0.0)), data()
-    torch.testing.assert_close(mc_predict(model, x, 3, seed=0), weight_scaled_predict(model, x))
+    torch.testing.assert_close(
+        mc_predict(model, x, 3, seed=0), weight_scaled_predict(model, x)
+    )
 
 
 def test_mc_logits_mean_is_exact_for_last_layer_dropout():
     """Only the last hidden layer drops: the mean logit over masks equals the eval logit (the lemma)."""
     model, (x, _) = small_model(rates=(0.0, 0.5)), data(n=10)
     s = mc_samples(model, x, 4000, seed=0, output="logits").double()
-    t = (s.mean(0) - weight_scaled_predict(model, x, output="logits").double()) / (s.std(0) / np.sqrt(len(s)))
+    t = (s.mean(0) - weight_scaled_predict(model, x, output="logits").double()) / (
+        s.std(0) / np.sqrt(len(s))
+    )
     assert t.abs().max() < 5
 
 
-def test_dropout_active_keeps_batchnorm_in_eval_and_restores():
-    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Dropout(0.5), Dropout(0.3), nn.Linear(8, 2))
-    model.train()
-    with dropout_active(model) as m:
-        assert not m[1].training and m[2].training and m[3].training and not m[0].training
-    assert all(mod.training for mod in model.modules())
-    model.eval()
-    with pytest.raises(RuntimeError):
-        with dropout_active(model):
-            raise RuntimeError("boom")
-    assert not any(mod.training for mod in model.modules())
-
-
 def test_mc_samples_do_not_update_batchnorm_statistics():
-    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Dropout(0.5), nn.Linear(8, 2))
+    model = nn.Sequential(
+        nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Dropout(0.5), nn.Linear(8, 2)
+    )
     before = model[1].running_mean.clone()
     mc_predict(model, torch.randn(10, 4), 3, seed=0)
     torch.testing.assert_close(model[1].running_mean, before)
@@ -109,24 +102,35 @@ def test_mc_curve_basic_properties():
     assert c.ks.tolist() == [1, 4, 16, 64]
     assert np.all((c.error >= 0) & (c.error <= 1))
     assert 0 <= c.ws_error <= 1
-    assert c.distance[-1] < c.distance[0]      # averaging pulls towards weight scaling
+    assert c.distance[-1] < c.distance[0]  # averaging pulls towards weight scaling
     c2 = mc_curve(model, x, y, [1, 4, 16, 64], repeats=2, seed=0)
     np.testing.assert_array_equal(c.error, c2.error)
 
 
-@pytest.mark.parametrize("call,exc,match", [
-    (lambda m, x, y: mc_predict(m, x, 0), ValueError, "k"),
-    (lambda m, x, y: mc_predict(m, x, 2, output="probabilities"), ValueError, "output"),
-    (lambda m, x, y: mc_predict(m, x, 2, seed=-1), ValueError, "seed"),
-    (lambda m, x, y: mc_predict("model", x, 2), TypeError, "model"),
-    (lambda m, x, y: mc_predict(m, x.numpy(), 2), TypeError, "x"),
-    (lambda m, x, y: mc_curve(m, x, y[:-1], [1]), ValueError, "same length"),
-    (lambda m, x, y: mc_curve(m, x, y, []), ValueError, "ks"),
-    (lambda m, x, y: mc_curve(m, x, y, [0]), ValueError, "ks"),
-    (lambda m, x, y: mc_curve(m, x, y, [1], repeats=0), ValueError, "repeats"),
-    (lambda m, x, y: next_layer_inputs(m, x, training=1), TypeError, "training"),
-    (lambda m, x, y: next_layer_inputs(nn.Linear(6, 2), x, training=True), ValueError, "two nn.Linear"),
-])
+@pytest.mark.parametrize(
+    "call,exc,match",
+    [
+        (lambda m, x, y: mc_predict(m, x, 0), ValueError, "k"),
+        (
+            lambda m, x, y: mc_predict(m, x, 2, output="probabilities"),
+            ValueError,
+            "output",
+        ),
+        (lambda m, x, y: mc_predict(m, x, 2, seed=-1), ValueError, "seed"),
+        (lambda m, x, y: mc_predict("model", x, 2), TypeError, "model"),
+        (lambda m, x, y: mc_predict(m, x.numpy(), 2), TypeError, "x"),
+        (lambda m, x, y: mc_curve(m, x, y[:-1], [1]), ValueError, "same length"),
+        (lambda m, x, y: mc_curve(m, x, y, []), ValueError, "ks"),
+        (lambda m, x, y: mc_curve(m, x, y, [0]), ValueError, "ks"),
+        (lambda m, x, y: mc_curve(m, x, y, [1], repeats=0), ValueError, "repeats"),
+        (lambda m, x, y: next_layer_inputs(m, x, training=1), TypeError, "training"),
+        (
+            lambda m, x, y: next_layer_inputs(nn.Linear(6, 2), x, training=True),
+            ValueError,
+            "two nn.Linear",
+        ),
+    ],
+)
 def test_argument_errors(call, exc, match):
     model, (x, y) = small_model(), data()
     with pytest.raises(exc, match=match):

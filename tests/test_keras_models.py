@@ -16,11 +16,11 @@ import dropout_lib
 from dropout_lib.data import synthetic_classification
 from dropout_lib.keras_models import (
     dropout_summary,
-    import_keras,
-    keras_dropout_behaviour,
-    kept_mask,
     fit_tutorial_keras,
     fit_tutorial_torch,
+    import_keras,
+    kept_mask,
+    keras_dropout_behaviour,
     mlp_from_keras,
     observed_keras_behaviour,
     shared_along,
@@ -96,12 +96,16 @@ def test_behaviour_argument_errors():
 @pytest.mark.parametrize("training", [True, False])
 def test_version_3_table_matches_real_keras(rate, training):
     """The Keras 3 column is checked against the installed keras.layers.Dropout."""
-    assert observed_keras_behaviour(rate, training=training) == keras_dropout_behaviour(rate, 3, training=training)
+    assert observed_keras_behaviour(rate, training=training) == keras_dropout_behaviour(
+        rate, 3, training=training
+    )
 
 
 def test_training_flag_probe_sees_fit_evaluate_predict():
     probe = training_flag_probe()
-    m = keras.Sequential([keras.Input(shape=(3,)), probe, keras.layers.Dense(1, activation="sigmoid")])
+    m = keras.Sequential(
+        [keras.Input(shape=(3,)), probe, keras.layers.Dense(1, activation="sigmoid")]
+    )
     m.compile(optimizer="adam", loss="binary_crossentropy")
     x, y = np.ones((10, 3), np.float32), np.ones(10, np.float32)
     assert probe.seen == []
@@ -136,7 +140,12 @@ def test_dropout_summary_exact_values():
     x = np.array([1.0, 2.0, 4.0, 8.0])
     out = np.array([0.0, 4.0, 0.0, 16.0])
     s = dropout_summary(x, out)
-    assert s.dropped_fraction == 0.5 and s.scale_min == 2.0 and s.scale_max == 2.0 and s.n == 4
+    assert (
+        s.dropped_fraction == 0.5
+        and s.scale_min == 2.0
+        and s.scale_max == 2.0
+        and s.n == 4
+    )
     allgone = dropout_summary(x, np.zeros(4))
     assert allgone.dropped_fraction == 1.0 and math.isnan(allgone.scale_min)
 
@@ -185,12 +194,22 @@ def test_keras_and_dropout_lib_agree(p):
     assert abs(sk.dropped_fraction - p) <= Z * se
     assert abs(sd.dropped_fraction - p) <= Z * se
     for s in (sk, sd):
-        assert abs(s.scale_min * (1 - p) - 1) < 2e-7 and abs(s.scale_max * (1 - p) - 1) < 2e-7
+        assert (
+            abs(s.scale_min * (1 - p) - 1) < 2e-7
+            and abs(s.scale_max * (1 - p) - 1) < 2e-7
+        )
 
 
 def test_noise_shape_broadcast_in_both():
     x = np.random.default_rng(1).uniform(0.5, 2.0, size=(32, 10, 16)).astype(np.float32)
-    mk = kept_mask(x, as_np(keras.layers.Dropout(0.5, noise_shape=(None, 1, 16), seed=2)(x, training=True)))
+    mk = kept_mask(
+        x,
+        as_np(
+            keras.layers.Dropout(0.5, noise_shape=(None, 1, 16), seed=2)(
+                x, training=True
+            )
+        ),
+    )
     md = kept_mask(x, dropout_lib.dropout(x, 0.5, rng=2, noise_shape=(None, 1, None)))
     for m in (mk, md):
         assert shared_along(m, 1)
@@ -198,8 +217,14 @@ def test_noise_shape_broadcast_in_both():
 
 
 def test_spatial_dropout_2d_drops_whole_channels():
-    x = np.random.default_rng(2).uniform(0.5, 2.0, size=(16, 6, 6, 8)).astype(np.float32)
-    m = kept_mask(x, as_np(keras.layers.SpatialDropout2D(0.5, seed=4)(x, training=True)))
+    x = (
+        np.random.default_rng(2)
+        .uniform(0.5, 2.0, size=(16, 6, 6, 8))
+        .astype(np.float32)
+    )
+    m = kept_mask(
+        x, as_np(keras.layers.SpatialDropout2D(0.5, seed=4)(x, training=True))
+    )
     assert shared_along(m, (1, 2))
     assert not shared_along(m, (0,))
 
@@ -212,9 +237,18 @@ def test_fit_tutorial_both_frameworks_short_run():
     rk = fit_tutorial_keras(data, seed=0, epochs=2)
     rt = fit_tutorial_torch(data, seed=0, epochs=2)
     for r in (rk, rt):
-        assert set(r.history.metrics) == {"train_loss", "train_acc", "val_loss", "val_acc"}
+        assert set(r.history.metrics) == {
+            "train_loss",
+            "train_acc",
+            "val_loss",
+            "val_acc",
+        }
         assert r.history.epochs == 2
-        assert 0.5 < r.test_acc <= 1 and 0.5 < r.train_eval_acc <= 1 and 0.5 < r.train_thinned_acc <= 1
+        assert (
+            0.5 < r.test_acc <= 1
+            and 0.5 < r.train_eval_acc <= 1
+            and 0.5 < r.train_thinned_acc <= 1
+        )
     again = fit_tutorial_keras(data, seed=0, epochs=2)
     assert again.history.metrics == rk.history.metrics and again.test_acc == rk.test_acc
     no_dropout = fit_tutorial_torch(data, seed=0, epochs=2, rate=0.0)
@@ -225,11 +259,15 @@ def test_tutorial_keras_model_layout_and_seeding():
     m = tutorial_keras_model(seed=5)
     kinds = [type(layer).__name__ for layer in m.layers]
     assert kinds == ["Dense", "Dropout", "Dense", "Dropout", "Dense"]
-    assert [layer.rate for layer in m.layers if kinds[m.layers.index(layer)] == "Dropout"] == [0.5, 0.5]
+    assert [
+        layer.rate for layer in m.layers if kinds[m.layers.index(layer)] == "Dropout"
+    ] == [0.5, 0.5]
     m2 = tutorial_keras_model(seed=5)
     for a, b in zip(m.get_weights(), m2.get_weights()):
         assert np.array_equal(a, b)
-    assert [type(layer).__name__ for layer in tutorial_keras_model(rate=0.0).layers] == ["Dense"] * 3
+    assert [
+        type(layer).__name__ for layer in tutorial_keras_model(rate=0.0).layers
+    ] == ["Dense"] * 3
 
 
 def test_tutorial_keras_model_errors():

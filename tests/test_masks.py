@@ -40,7 +40,10 @@ def test_as_generator_int_seed_and_seedsequence_are_reproducible():
     assert as_generator(7).random() == np.random.default_rng(7).random()
     assert as_generator(np.int64(7)).random() == np.random.default_rng(7).random()
     ss = np.random.SeedSequence(11)
-    assert as_generator(ss).random() == np.random.default_rng(np.random.SeedSequence(11)).random()
+    assert (
+        as_generator(ss).random()
+        == np.random.default_rng(np.random.SeedSequence(11)).random()
+    )
     assert isinstance(as_generator(None), np.random.Generator)
 
 
@@ -73,10 +76,20 @@ def test_bernoulli_mask_keep_fraction_within_derived_tolerance():
 def test_bernoulli_mask_is_reproducible_and_advances_a_generator():
     assert np.array_equal(bernoulli_mask(50, 0.5, 1), bernoulli_mask(50, 0.5, 1))
     gen = np.random.default_rng(1)
-    assert not np.array_equal(bernoulli_mask(50, 0.5, gen), bernoulli_mask(50, 0.5, gen))
+    assert not np.array_equal(
+        bernoulli_mask(50, 0.5, gen), bernoulli_mask(50, 0.5, gen)
+    )
 
 
-@pytest.mark.parametrize("q, exc", [(-0.1, ValueError), (1.5, ValueError), (float("nan"), ValueError), ("a", TypeError)])
+@pytest.mark.parametrize(
+    "q, exc",
+    [
+        (-0.1, ValueError),
+        (1.5, ValueError),
+        (float("nan"), ValueError),
+        ("a", TypeError),
+    ],
+)
 def test_bernoulli_mask_rejects_bad_keep_prob(q, exc):
     with pytest.raises(exc, match="keep_prob"):
         bernoulli_mask(3, q)
@@ -119,7 +132,10 @@ def test_draw_mask_rejects_unknown_method(method):
         draw_mask(3, 0.5, method, 0)
 
 
-@pytest.mark.parametrize("shape, exc", [((-1, 2), ValueError), ((2.0,), TypeError), ("ab", TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    "shape, exc",
+    [((-1, 2), ValueError), ((2.0,), TypeError), ("ab", TypeError), (True, TypeError)],
+)
 def test_draw_mask_rejects_bad_shapes(shape, exc):
     with pytest.raises(exc, match="shape"):
         draw_mask(shape, 0.5, "uniform_lt_keep", 0)
@@ -195,21 +211,31 @@ def test_gof_rejection_rate_is_alpha_for_correct_masks():
     # P(X >= 35) ~ 1e-5, and 0 rejections has P = 2e-7.
     rng = np.random.default_rng(2024)
     rejections = sum(
-        binomial_gof_test(draw_mask((500, 4), 0.5, "uniform_lt_keep", rng), 0.5).pvalue < 0.05 for _ in range(300)
+        binomial_gof_test(draw_mask((500, 4), 0.5, "uniform_lt_keep", rng), 0.5).pvalue
+        < 0.05
+        for _ in range(300)
     )
     assert 1 <= rejections <= 35
 
 
 def test_gof_detects_wrong_probability_and_shared_coins():
     rng = np.random.default_rng(0)
-    assert binomial_gof_test(draw_mask((50_000, 4), 0.81, "uniform_lt_keep", rng), 0.8).pvalue < 1e-6
+    assert (
+        binomial_gof_test(
+            draw_mask((50_000, 4), 0.81, "uniform_lt_keep", rng), 0.8
+        ).pvalue
+        < 1e-6
+    )
     pairs = np.repeat(draw_mask((50_000, 2), 0.8, "uniform_lt_keep", rng), 2, axis=1)
     assert abs(pairs.mean() - 0.8) < 0.01  # right marginal ...
     assert binomial_gof_test(pairs, 0.8).pvalue < 1e-6  # ... but not independent
 
 
 def test_homogeneity_detects_a_different_law():
-    sets = [draw_mask((20_000, 4), q, "uniform_lt_keep", s) for s, q in enumerate([0.5, 0.5, 0.55])]
+    sets = [
+        draw_mask((20_000, 4), q, "uniform_lt_keep", s)
+        for s, q in enumerate([0.5, 0.5, 0.55])
+    ]
     assert homogeneity_test(sets).pvalue < 1e-6
 
 

@@ -16,10 +16,28 @@ def kinds(model):
 
 def test_keras_tutorial_layout():
     model = MLP(20, [64, 64], 1, dropout=0.5)
-    assert kinds(model) == ["Flatten", "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear", "Flatten"]
+    assert kinds(model) == [
+        "Flatten",
+        "Linear",
+        "ReLU",
+        "Dropout",
+        "Linear",
+        "ReLU",
+        "Dropout",
+        "Linear",
+        "Flatten",
+    ]
     linears = [m for m in model if isinstance(m, nn.Linear)]
-    assert [(l.in_features, l.out_features) for l in linears] == [(20, 64), (64, 64), (64, 1)]
-    assert all(isinstance(m, Dropout) and m.p == 0.5 for m in model if type(m).__name__ == "Dropout")
+    assert [(l.in_features, l.out_features) for l in linears] == [
+        (20, 64),
+        (64, 64),
+        (64, 1),
+    ]
+    assert all(
+        isinstance(m, Dropout) and m.p == 0.5
+        for m in model
+        if type(m).__name__ == "Dropout"
+    )
     assert model.rates == [0.5, 0.5]
 
 
@@ -37,7 +55,9 @@ def test_per_layer_rates_and_input_dropout():
 
 
 def test_custom_dropout_layer_and_activation():
-    model = MLP(4, [3], 2, dropout=0.3, dropout_layer=ClassicDropout, activation=nn.Tanh)
+    model = MLP(
+        4, [3], 2, dropout=0.3, dropout_layer=ClassicDropout, activation=nn.Tanh
+    )
     assert any(isinstance(m, ClassicDropout) for m in model)
     assert any(isinstance(m, nn.Tanh) for m in model)
     model = MLP(4, [3], 2, dropout=0.3, dropout_layer=nn.Dropout)

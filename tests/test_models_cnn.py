@@ -18,7 +18,9 @@ def test_default_layout_and_output_shape():
     assert m(torch.zeros(5, 28, 28)).shape == (5, 10)  # channel axis added
     assert _types(m).count(nn.Conv2d) == 3
     assert _types(m).count(nn.MaxPool2d) == 2
-    assert not any(isinstance(x, (nn.BatchNorm2d, Dropout, Dropout2d)) for x in m.modules())
+    assert not any(
+        isinstance(x, (nn.BatchNorm2d, Dropout, Dropout2d)) for x in m.modules()
+    )
 
 
 def test_batchnorm_between_conv_and_activation_and_no_conv_bias():

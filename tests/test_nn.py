@@ -28,7 +28,9 @@ def test_eval_mode_is_identity_and_train_mode_drops():
 def test_backward_equals_mask_times_scale(p, seed):
     gen = torch.Generator().manual_seed(seed)
     layer = Dropout(p, generator=gen)
-    x = torch.rand(500, dtype=torch.float64) + 0.5  # no zeros, so out != 0 marks kept entries
+    x = (
+        torch.rand(500, dtype=torch.float64) + 0.5
+    )  # no zeros, so out != 0 marks kept entries
     x.requires_grad_(True)
     out = layer(x)
     out.sum().backward()
@@ -57,13 +59,18 @@ def test_statistics_match_torch_functional_dropout(p):
     ours = Dropout(p)(x)
     theirs = F.dropout(x, p, training=True)
     tol = Z * math.sqrt(2 * p * (1 - p) / n)  # difference of two independent fractions
-    assert abs((ours == 0).float().mean().item() - (theirs == 0).float().mean().item()) < tol
+    assert (
+        abs((ours == 0).float().mean().item() - (theirs == 0).float().mean().item())
+        < tol
+    )
     assert abs((ours == 0).float().mean().item() - p) < Z * math.sqrt(p * (1 - p) / n)
     # kept values carry the same scale factor 1 / (1 - p)
     torch.testing.assert_close(ours[ours != 0].unique(), theirs[theirs != 0].unique())
 
 
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    "dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+)
 def test_dtype_preserved(dtype):
     x = torch.ones(100, dtype=dtype)
     assert Dropout(0.5)(x).dtype == dtype
@@ -107,7 +114,9 @@ def test_classic_dropout_train_and_eval():
 
 
 def test_model_eval_switches_nested_layers():
-    model = torch.nn.Sequential(torch.nn.Linear(3, 3), Dropout(0.5), ClassicDropout(0.5))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(3, 3), Dropout(0.5), ClassicDropout(0.5)
+    )
     model.eval()
     assert not model[1].training and not model[2].training
 
@@ -119,3 +128,91 @@ def test_validation_messages(cls):
     with pytest.raises(TypeError, match="p must be a real number"):
         cls("0.5")
     assert "p=0.3" in repr(cls(0.3))
+
+
+# --- modes: DROPOUT_TYPES, preserve_modes, dropout_active -----------------
+
+
+def _mixed_model():
+    from torch import nn as tnn
+
+    from dropout_lib.nn import ClassicDropout, Dropout, Dropout2d
+
+    return tnn.Sequential(
+        tnn.Linear(4, 8),
+        tnn.BatchNorm1d(8),
+        tnn.Dropout(0.5),
+        Dropout(0.3),
+        ClassicDropout(0.2),
+        tnn.Linear(8, 2),
+        Dropout2d(0.1),
+    )
+
+
+def test_dropout_types_include_torch_and_course_layers():
+    from torch import nn as tnn
+
+    from dropout_lib.nn import ClassicDropout, Dropout, Dropout2d, is_dropout
+
+    for layer in (
+        tnn.Dropout(),
+        tnn.Dropout2d(),
+        tnn.AlphaDropout(),
+        Dropout(),
+        ClassicDropout(),
+        Dropout2d(),
+    ):
+        assert is_dropout(layer)
+    for layer in (tnn.Linear(2, 2), tnn.BatchNorm1d(2), tnn.ReLU()):
+        assert not is_dropout(layer)
+
+
+@pytest.mark.parametrize("others", ["keep", "eval"])
+def test_dropout_active_turns_on_only_dropout_and_restores_each_mode(others):
+    from dropout_lib.nn import dropout_active, is_dropout
+
+    model = _mixed_model()
+    model.eval()
+    model[1].train()  # a mixed state: BatchNorm in training mode, the rest in eval
+    before = [m.training for m in model.modules()]
+    with dropout_active(model, others=others) as m:
+        for mod in m.modules():
+            if is_dropout(mod):
+                assert mod.training
+        assert m[1].training is (others == "keep")
+        assert not m[0].training
+    assert [m.training for m in model.modules()] == before
+
+
+def test_dropout_active_restores_after_exception():
+    from dropout_lib.nn import dropout_active
+
+    model = _mixed_model()
+    model.train()
+    with pytest.raises(RuntimeError):
+        with dropout_active(model, others="eval"):
+            raise RuntimeError("boom")
+    assert all(m.training for m in model.modules())
+
+
+def test_preserve_modes_restores_mixed_modes():
+    from dropout_lib.nn import preserve_modes
+
+    model = _mixed_model()
+    model.train()
+    model[2].eval()
+    before = [m.training for m in model.modules()]
+    with preserve_modes(model):
+        model.eval()
+    assert [m.training for m in model.modules()] == before
+
+
+def test_mode_helpers_reject_bad_arguments():
+    from dropout_lib.nn import dropout_active, preserve_modes
+
+    with pytest.raises(TypeError, match="model"):
+        with preserve_modes("not a model"):
+            pass
+    with pytest.raises(ValueError, match="others"):
+        with dropout_active(_mixed_model(), others="train"):
+            pass

@@ -14,7 +14,7 @@ def test_whole_channels_are_kept_or_dropped():
     torch.manual_seed(0)
     x = torch.rand(16, 8, 5, 5) + 0.5  # strictly positive, so a zero means "dropped"
     y = Dropout2d(0.5)(x)
-    dropped = (y == 0)
+    dropped = y == 0
     per_map = dropped.flatten(2)
     assert torch.all(per_map.all(dim=2) | (~per_map).all(dim=2))
     kept = ~dropped
@@ -98,7 +98,12 @@ def test_gradient_is_mask_over_q():
 
 
 @settings(max_examples=30, deadline=None)
-@given(p=st.floats(0.0, 0.95), n=st.integers(1, 4), c=st.integers(1, 4), h=st.integers(1, 4))
+@given(
+    p=st.floats(0.0, 0.95),
+    n=st.integers(1, 4),
+    c=st.integers(1, 4),
+    h=st.integers(1, 4),
+)
 def test_property_output_is_zero_or_scaled(p, n, c, h):
     x = torch.rand(n, c, h, h) + 0.1
     y = Dropout2d(p)(x)

@@ -3,7 +3,12 @@
 import pytest
 import torch
 
-from dropout_lib.pitfalls import FlaggedNet, assert_checked_dropout, cpu_mask_dropout, run_python
+from dropout_lib.pitfalls import (
+    FlaggedNet,
+    assert_checked_dropout,
+    cpu_mask_dropout,
+    run_python,
+)
 from dropout_lib.scratch import D2LNet, dropout_layer
 
 
@@ -79,8 +84,13 @@ for f in (assert_checked_dropout, dropout_layer):
 def test_assert_vanishes_under_optimize():
     normal = run_python(SNIPPET)
     optimized = run_python(SNIPPET, optimize=True)
-    assert normal.returncode == 0 and optimized.returncode == 0, normal.stderr + optimized.stderr
-    assert normal.stdout.splitlines() == ["assert_checked_dropout AssertionError", "dropout_layer ValueError"]
+    assert normal.returncode == 0 and optimized.returncode == 0, (
+        normal.stderr + optimized.stderr
+    )
+    assert normal.stdout.splitlines() == [
+        "assert_checked_dropout AssertionError",
+        "dropout_layer ValueError",
+    ]
     lines = optimized.stdout.splitlines()
     assert lines[0].startswith("assert_checked_dropout [0.666")
     assert lines[1] == "dropout_layer ValueError"

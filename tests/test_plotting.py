@@ -73,8 +73,13 @@ def test_seeds_are_averaged_with_a_band():
 
 def test_mapping_colours_and_labels():
     fig, ax = plt.subplots()
-    groups = {"p = 0": [hist([0.5, 0.6]), hist([0.5, 0.7])], "p = 0.5": hist([0.4, 0.5])}
-    out = plot_history(groups, ["train_acc", "val_acc"], ax=ax, colors={"p = 0.5": "red"})
+    groups = {
+        "p = 0": [hist([0.5, 0.6]), hist([0.5, 0.7])],
+        "p = 0.5": hist([0.4, 0.5]),
+    }
+    out = plot_history(
+        groups, ["train_acc", "val_acc"], ax=ax, colors={"p = 0.5": "red"}
+    )
     assert out is ax
     assert len(ax.lines) == 4
     labels = [l.get_label() for l in ax.lines]

@@ -34,8 +34,16 @@ def test_bad_p_type_raises_type_error(bad):
         dropout_layer(torch.ones(3), bad)
 
 
-@pytest.mark.parametrize("x", [np.ones(3), [1.0, 2.0], torch.ones(3, dtype=torch.int64),
-                               torch.ones(3, dtype=torch.bool), torch.ones(3, dtype=torch.complex64)])
+@pytest.mark.parametrize(
+    "x",
+    [
+        np.ones(3),
+        [1.0, 2.0],
+        torch.ones(3, dtype=torch.int64),
+        torch.ones(3, dtype=torch.bool),
+        torch.ones(3, dtype=torch.complex64),
+    ],
+)
 def test_bad_x_raises_type_error(x):
     with pytest.raises(TypeError, match="X must be"):
         dropout_layer(x, 0.5)
@@ -119,11 +127,17 @@ def test_net_all_dropped_outputs_bias():
     assert torch.equal(out, net.lin3.bias.expand(5, 10))
 
 
-@pytest.mark.parametrize("kwargs, err", [
-    (dict(dropout1=1.5), ValueError), (dict(dropout2=-1), ValueError),
-    (dict(dropout1="a"), TypeError), (dict(num_hiddens=(3,)), ValueError),
-    (dict(num_inputs=0), ValueError), (dict(num_outputs=2.5), ValueError),
-])
+@pytest.mark.parametrize(
+    "kwargs, err",
+    [
+        (dict(dropout1=1.5), ValueError),
+        (dict(dropout2=-1), ValueError),
+        (dict(dropout1="a"), TypeError),
+        (dict(num_hiddens=(3,)), ValueError),
+        (dict(num_inputs=0), ValueError),
+        (dict(num_outputs=2.5), ValueError),
+    ],
+)
 def test_net_validation(kwargs, err):
     with pytest.raises(err):
         D2LNet(**kwargs)
@@ -164,7 +178,9 @@ def test_fit_d2l_all_dropped_learns_only_output_bias():
 def test_fit_d2l_weight_decay_shrinks_weights():
     data = _toy(200)
     plain = fit_d2l(0.0, 0.0, data, data, epochs=2, lr=0.1, batch_size=50, seed=0)
-    decayed = fit_d2l(0.0, 0.0, data, data, epochs=2, lr=0.1, batch_size=50, seed=0, weight_decay=0.5)
+    decayed = fit_d2l(
+        0.0, 0.0, data, data, epochs=2, lr=0.1, batch_size=50, seed=0, weight_decay=0.5
+    )
     norm = lambda m: sum(p.pow(2).sum() for p in m.parameters()).item()  # noqa: E731
     assert norm(decayed.model) < norm(plain.model)
 
@@ -175,8 +191,10 @@ def test_fit_d2l_extra_eval_sets():
     assert len(run.history["tr_acc"]) == 1
 
 
-@pytest.mark.parametrize("kwargs", [dict(lr=0), dict(lr=True), dict(weight_decay=-1.0),
-                                    dict(seed=-1), dict(seed=1.5)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(lr=0), dict(lr=True), dict(weight_decay=-1.0), dict(seed=-1), dict(seed=1.5)],
+)
 def test_fit_d2l_validation(kwargs):
     data = _toy(10)
     with pytest.raises(ValueError):

@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from dropout_lib.theory import (
@@ -74,8 +75,16 @@ def test_inverted_and_classic_moments_are_related_by_q(h, p):
 # ------------------------------------------------------------ monte_carlo_moments
 @pytest.mark.slow
 @settings(max_examples=15, deadline=None)
-@given(h=arrays(np.float64, st.integers(1, 4), elements=st.floats(-5, 5).filter(lambda v: abs(v) > 0.1)),
-       p=probs, seed=st.integers(0, 2**31), kind=st.sampled_from(KINDS))
+@given(
+    h=arrays(
+        np.float64,
+        st.integers(1, 4),
+        elements=st.floats(-5, 5).filter(lambda v: abs(v) > 0.1),
+    ),
+    p=probs,
+    seed=st.integers(0, 2**31),
+    kind=st.sampled_from(KINDS),
+)
 def test_monte_carlo_matches_exact_within_standard_errors(h, p, seed, kind):
     exact = dropout_moments(h, p, kind)
     mc = monte_carlo_moments(h, p, 20_000, rng=seed, kind=kind)
@@ -83,7 +92,9 @@ def test_monte_carlo_matches_exact_within_standard_errors(h, p, seed, kind):
     assert np.all(np.abs(mc.mean - exact.mean) <= 5 * mc.se_mean + 1e-12)
     # The delta-method se_var vanishes for a symmetric two-point law (q = 1/2), where the
     # error of the sample variance is second order, ~ var * z^2 / n: allow for that term.
-    assert np.all(np.abs(mc.var - exact.var) <= 5 * mc.se_var + 25 * exact.var / mc.n + 1e-12)
+    assert np.all(
+        np.abs(mc.var - exact.var) <= 5 * mc.se_var + 25 * exact.var / mc.n + 1e-12
+    )
 
 
 def test_monte_carlo_is_reproducible_and_does_not_mutate():
@@ -122,8 +133,12 @@ def test_linear_unit_known_values():
     assert c.var == pytest.approx(0.25 * 13)
 
 
-@given(w=arrays(np.float64, 4, elements=finite), h=arrays(np.float64, 4, elements=finite), p=probs,
-       kind=st.sampled_from(KINDS))
+@given(
+    w=arrays(np.float64, 4, elements=finite),
+    h=arrays(np.float64, 4, elements=finite),
+    p=probs,
+    kind=st.sampled_from(KINDS),
+)
 def test_linear_unit_is_sum_of_independent_entries(w, h, p, kind):
     """The unit's moments are w-weighted sums of the single-activation moments."""
     unit = linear_unit_moments(w, h, p, kind)
@@ -160,9 +175,13 @@ def test_linear_unit_shape_errors():
 
 @pytest.mark.slow
 @settings(max_examples=15, deadline=None)
-@given(w=arrays(np.float64, 5, elements=st.floats(-3, 3)),
-       h=arrays(np.float64, 5, elements=st.floats(-3, 3)),
-       p=probs, seed=st.integers(0, 2**31), kind=st.sampled_from(KINDS))
+@given(
+    w=arrays(np.float64, 5, elements=st.floats(-3, 3)),
+    h=arrays(np.float64, 5, elements=st.floats(-3, 3)),
+    p=probs,
+    seed=st.integers(0, 2**31),
+    kind=st.sampled_from(KINDS),
+)
 def test_linear_unit_monte_carlo_within_standard_errors(w, h, p, seed, kind):
     exact = linear_unit_moments(w, h, p, kind)
     mc = monte_carlo_linear_unit(w, h, p, 20_000, rng=seed, kind=kind)

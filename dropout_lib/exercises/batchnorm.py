@@ -7,9 +7,8 @@ or raises ``AssertionError`` naming the property that failed, with a hint.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
-import numpy as np
 import torch
 
 from ..diagnostics import variance_shift
@@ -17,7 +16,9 @@ from ..diagnostics import variance_shift
 __all__ = ["check_variance_shift", "check_channel_dropout"]
 
 
-def check_variance_shift(fn: Callable[[float, float, float], tuple[float, float]]) -> bool:
+def check_variance_shift(
+    fn: Callable[[float, float, float], tuple[float, float]],
+) -> bool:
     """Check ``fn(c, v, p) -> (var_train, var_test)`` for an activation of mean c and variance v.
 
     The reference is :func:`dropout_lib.diagnostics.variance_shift`:
@@ -26,7 +27,13 @@ def check_variance_shift(fn: Callable[[float, float, float], tuple[float, float]
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable; got {type(fn).__name__}")
-    cases = [(0.0, 1.0, 0.5), (1.0, 0.0, 0.5), (2.0, 0.5, 0.2), (-1.5, 3.0, 0.9), (0.3, 0.7, 0.0)]
+    cases = [
+        (0.0, 1.0, 0.5),
+        (1.0, 0.0, 0.5),
+        (2.0, 0.5, 0.2),
+        (-1.5, 3.0, 0.9),
+        (0.3, 0.7, 0.0),
+    ]
     for c, v, p in cases:
         got = fn(c, v, p)
         assert isinstance(got, tuple) and len(got) == 2, (
@@ -70,7 +77,9 @@ def check_channel_dropout(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> 
             "some feature map is partly dropped. Hint: draw the mask at shape (N, C, 1, 1) and broadcast it."
         )
         kept = ~(y == 0)
-        assert torch.allclose(y[kept], x[kept] / (1 - p)), "kept entries must be divided by q = 1 - p."
+        assert torch.allclose(y[kept], x[kept] / (1 - p)), (
+            "kept entries must be divided by q = 1 - p."
+        )
         frac = kept[:, :, 0, 0].double().mean().item()
         se = math.sqrt(p * (1 - p) / (2000 * 8))
         assert abs(frac - (1 - p)) < 5 * se, (

@@ -24,7 +24,7 @@ miss by hundreds of standard deviations.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -109,7 +109,9 @@ def check_dropout(fn: DropoutFn) -> bool:
             "Hint: special-case p = 1 and return np.zeros_like(x, dtype=float)."
         )
     if out1.shape != x.shape or np.any(out1 != 0):
-        raise AssertionError("p=1: everything is dropped, so the output must be all zeros.")
+        raise AssertionError(
+            "p=1: everything is dropped, so the output must be all zeros."
+        )
 
     dropped = out == 0
     frac = dropped.mean()
@@ -122,12 +124,21 @@ def check_dropout(fn: DropoutFn) -> bool:
     kept = ~dropped
     ratio = out[kept] / x[kept]
     for scale, message in (
-        (1.0, "no rescaling: kept entries equal x. Hint: divide kept entries by the keep probability 1 - p "
-              "so that the expected output equals x."),
-        (q, "wrong scale: kept entries are x * (1 - p). Hint: inverted dropout DIVIDES by 1 - p during "
-            "training; multiplying by 1 - p is classic dropout's test-time rule."),
-        (1.0 / p, "wrong scale: kept entries are x / p. Hint: p is the DROP probability; the keep "
-                  "probability is 1 - p."),
+        (
+            1.0,
+            "no rescaling: kept entries equal x. Hint: divide kept entries by the keep probability 1 - p "
+            "so that the expected output equals x.",
+        ),
+        (
+            q,
+            "wrong scale: kept entries are x * (1 - p). Hint: inverted dropout DIVIDES by 1 - p during "
+            "training; multiplying by 1 - p is classic dropout's test-time rule.",
+        ),
+        (
+            1.0 / p,
+            "wrong scale: kept entries are x / p. Hint: p is the DROP probability; the keep "
+            "probability is 1 - p.",
+        ),
     ):
         if np.allclose(ratio, scale, rtol=1e-6):
             raise AssertionError(message)

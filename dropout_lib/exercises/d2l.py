@@ -17,7 +17,7 @@ value of ``p`` (the draws are seeded, so in practice the check is deterministic)
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -36,7 +36,9 @@ def _call(fn: Callable, what: str, *args):
     try:
         return fn(*args)
     except Exception as exc:  # the learner's bug, reported as a failed property
-        raise AssertionError(f"{what}: your function raised {type(exc).__name__}: {exc}") from exc
+        raise AssertionError(
+            f"{what}: your function raised {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def check_dropout_layer(fn: DropoutLayerFn) -> bool:
@@ -69,14 +71,20 @@ def check_dropout_layer(fn: DropoutLayerFn) -> bool:
             raise AssertionError(
                 f"p={bad}: expected ValueError, got {type(exc).__name__}: {exc}"
             ) from exc
-        raise AssertionError(f"p={bad}: no error was raised. Hint: check 0 <= p <= 1 and raise ValueError.")
+        raise AssertionError(
+            f"p={bad}: no error was raised. Hint: check 0 <= p <= 1 and raise ValueError."
+        )
 
     out0 = torch.as_tensor(_call(fn, "p=0", x.clone(), 0.0))
     if out0.shape != x.shape or not torch.equal(out0, x):
-        raise AssertionError("p=0: the output must equal the input (nothing is dropped, 1/(1-0) = 1).")
+        raise AssertionError(
+            "p=0: the output must equal the input (nothing is dropped, 1/(1-0) = 1)."
+        )
     out1 = torch.as_tensor(_call(fn, "p=1", x.clone(), 1.0))
     if out1.shape != x.shape or not torch.equal(out1, torch.zeros_like(x)):
-        raise AssertionError("p=1: the output must be all zeros (every unit is dropped).")
+        raise AssertionError(
+            "p=1: the output must be all zeros (every unit is dropped)."
+        )
 
     meta = torch.empty(2, 3, device="meta")
     try:
@@ -97,7 +105,9 @@ def check_dropout_layer(fn: DropoutLayerFn) -> bool:
         for p in (0.2, 0.5, 0.9):
             out = torch.as_tensor(_call(fn, f"p={p}", x64, p))
             if not torch.equal(x64, original):
-                raise AssertionError(f"p={p}: your function modified its input X. Hint: avoid in-place ops (*=, /=).")
+                raise AssertionError(
+                    f"p={p}: your function modified its input X. Hint: avoid in-place ops (*=, /=)."
+                )
             if out.shape != x64.shape or out.dtype != x64.dtype:
                 raise AssertionError(
                     f"p={p}: output shape/dtype {tuple(out.shape)}/{out.dtype} differ from the input's "
@@ -154,7 +164,9 @@ def check_constant_loss(fn: Callable[[np.ndarray, int], float]) -> bool:
         try:
             got = float(got)
         except (TypeError, ValueError) as exc:
-            raise AssertionError(f"{what}: your function must return a number; got {got!r}") from exc
+            raise AssertionError(
+                f"{what}: your function must return a number; got {got!r}"
+            ) from exc
         if not math.isfinite(got) or abs(got - want) > 1e-9:
             raise AssertionError(
                 f"{what}: expected {want:.6f}, got {got:.6f}. Hint: the best constant prediction is "

@@ -7,7 +7,7 @@ names the property that failed and gives a hint.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -46,14 +46,18 @@ def check_classic_variance(fn: Callable[[np.ndarray, float], np.ndarray]) -> boo
             raise AssertionError("fn must not modify its input h")
         want = h**2 * p * (1 - p)
         if got.shape != h.shape:
-            raise AssertionError(f"fn(h, p) must return one variance per entry of h (shape {h.shape}); got {got.shape}")
+            raise AssertionError(
+                f"fn(h, p) must return one variance per entry of h (shape {h.shape}); got {got.shape}"
+            )
         if not np.allclose(got, want, rtol=1e-9, atol=1e-12):
             hint = ""
             if np.allclose(got, h**2 * p / (1 - p)):
                 hint = " That is the inverted-dropout variance; classic dropout does not divide by q."
             elif np.allclose(got, h**2 * p):
                 hint = " Remember Var[m] = E[m^2] - E[m]^2 = q - q^2."
-            raise AssertionError(f"wrong variance at p={p}: got {got}, expected {want}.{hint}")
+            raise AssertionError(
+                f"wrong variance at p={p}: got {got}, expected {want}.{hint}"
+            )
     return True
 
 
@@ -72,7 +76,9 @@ def check_gaussian_sigma(fn: Callable[[float], float]) -> bool:
                 hint = " That is the variance sigma^2; return its square root."
             elif np.isclose(got, np.sqrt(p)) and p > 0:
                 hint = " Match Var[h'] = h^2 p/(1-p), not h^2 p."
-            raise AssertionError(f"wrong sigma at p={p}: got {got}, expected {want:.6g}.{hint}")
+            raise AssertionError(
+                f"wrong sigma at p={p}: got {got}, expected {want:.6g}.{hint}"
+            )
     return True
 
 
@@ -103,8 +109,13 @@ def check_lr_scale(fn: Callable[[float, str], float], *, simulate: bool = True) 
                     f"wrong factor for optimizer={optimizer!r}, p={p}: got {got}, expected {want:.6g}.{hint}"
                 )
         if simulate:
-            run = side_by_side(0.3, optimizer, 0.05 if optimizer != "adam" else 0.01, 30,
-                               lr_scale=float(fn(0.3, optimizer)))
+            run = side_by_side(
+                0.3,
+                optimizer,
+                0.05 if optimizer != "adam" else 0.01,
+                30,
+                lr_scale=float(fn(0.3, optimizer)),
+            )
             if run.max_param_diff.max() > 1e-9:
                 raise AssertionError(
                     f"with your factor the two nets drift apart under {optimizer!r}: "

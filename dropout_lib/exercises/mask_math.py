@@ -19,7 +19,8 @@ allows :data:`Z` = 5.5 of them, so a correct function fails with probability
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,11 @@ class BoundaryGenerator(np.random.Generator):
             return u
         flat = arr.reshape(-1).copy()
         flat[0::3] = 0.0
-        flat[1::3][::2] = _TOP if arr.dtype == np.float64 else np.nextafter(arr.dtype.type(1), arr.dtype.type(0))
+        flat[1::3][::2] = (
+            _TOP
+            if arr.dtype == np.float64
+            else np.nextafter(arr.dtype.type(1), arr.dtype.type(0))
+        )
         out = flat.reshape(arr.shape).astype(arr.dtype)
         return out if isinstance(u, np.ndarray) else out[()]
 
@@ -78,7 +83,9 @@ class BoundaryGenerator(np.random.Generator):
 MaskFn = Callable[[tuple, float, np.random.Generator], Any]
 
 
-def _mask_call(fn: MaskFn, shape: tuple, p: float, rng: np.random.Generator, what: str) -> np.ndarray:
+def _mask_call(
+    fn: MaskFn, shape: tuple, p: float, rng: np.random.Generator, what: str
+) -> np.ndarray:
     try:
         out = fn(shape, p, rng)
     except Exception as exc:
@@ -88,7 +95,9 @@ def _mask_call(fn: MaskFn, shape: tuple, p: float, rng: np.random.Generator, wha
         ) from exc
     out = np.asarray(out)
     if out.shape != tuple(shape):
-        raise AssertionError(f"{what}: the mask has shape {out.shape}; expected {tuple(shape)}.")
+        raise AssertionError(
+            f"{what}: the mask has shape {out.shape}; expected {tuple(shape)}."
+        )
     if out.dtype != np.bool_:
         raise AssertionError(
             f"{what}: the mask has dtype {out.dtype}; return a bool array (True = keep). "
@@ -107,7 +116,9 @@ def check_mask_rule(fn: MaskFn) -> bool:
     passed); equal seeds give equal masks (the function uses ``rng``).
     """
     if not callable(fn):
-        raise TypeError(f"fn must be a callable fn(shape, p, rng); got {type(fn).__name__}")
+        raise TypeError(
+            f"fn must be a callable fn(shape, p, rng); got {type(fn).__name__}"
+        )
     shape = (30, 40)
     m = _mask_call(fn, shape, P_TEST, np.random.default_rng(0), f"p={P_TEST}")
     if m.all() or not m.any():
@@ -142,7 +153,9 @@ def check_mask_rule(fn: MaskFn) -> bool:
             f"p=1: {int(m1.sum())} of {m1.size} entries were kept, but p = 1 must drop everything. "
             "Hint: with u = 0.0, `u <= 1 - p` is True at p = 1; use a strict comparison u < 1 - p."
         )
-    again = _mask_call(fn, (N_MASK,), P_TEST, np.random.default_rng(3), "reproducibility")
+    again = _mask_call(
+        fn, (N_MASK,), P_TEST, np.random.default_rng(3), "reproducibility"
+    )
     if not np.array_equal(again, big):
         raise AssertionError(
             "rng: two calls with generators seeded alike gave different masks. "
@@ -163,7 +176,9 @@ def _packed_nbytes(obj: Any) -> int:
     return 0  # ints and other small metadata (the shape) are not counted
 
 
-def check_packing(pack: Callable[[np.ndarray], Any], unpack: Callable[[Any], np.ndarray]) -> bool:
+def check_packing(
+    pack: Callable[[np.ndarray], Any], unpack: Callable[[Any], np.ndarray]
+) -> bool:
     """Check that ``unpack(pack(mask))`` restores any boolean mask in at most one bit per entry.
 
     Properties: the round trip returns a bool array equal to ``mask`` with the same
@@ -230,7 +245,11 @@ def group_mean_variance(d: int, block: int, p: float) -> float:
             raise ValueError(f"{name} must be a positive integer; got {name}={v!r}")
     if d % block:
         raise ValueError(f"block must divide d; got d={d}, block={block}")
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0.0 <= p < 1.0:
+    if (
+        isinstance(p, bool)
+        or not isinstance(p, (int, float, np.floating))
+        or not 0.0 <= p < 1.0
+    ):
         raise ValueError(f"p must satisfy 0 <= p < 1; got p={p!r}")
     return p / (1.0 - p) * block / d
 
@@ -244,7 +263,9 @@ def check_group_mean_variance(fn: Callable[[int, int, float], float]) -> bool:
     own hint.
     """
     if not callable(fn):
-        raise TypeError(f"fn must be a callable fn(d, block, p); got {type(fn).__name__}")
+        raise TypeError(
+            f"fn must be a callable fn(d, block, p); got {type(fn).__name__}"
+        )
     for d, block in ((1, 1), (8, 1), (8, 8), (12, 3), (64, 16), (60, 4)):
         for p in (0.0, 0.1, 0.5, 0.8):
             want = group_mean_variance(d, block, p)

@@ -7,7 +7,7 @@ returns True, or raises ``AssertionError`` naming the case that failed and a hin
 from __future__ import annotations
 
 import numbers
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = [
     "reference_param_count",
@@ -17,7 +17,9 @@ __all__ = [
 ]
 
 
-def reference_param_count(in_features: int, hidden: Sequence[int], out_features: int) -> int:
+def reference_param_count(
+    in_features: int, hidden: Sequence[int], out_features: int
+) -> int:
     """Number of trainable parameters of a fully connected net ``in -> hidden... -> out``.
 
     A ``Linear(a, b)`` layer has a weight matrix :math:`b \\times a` and a bias of
@@ -29,7 +31,9 @@ def reference_param_count(in_features: int, hidden: Sequence[int], out_features:
     return sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
 
 
-def reference_early_stopping(val_losses: Sequence[float], patience: int) -> tuple[int, int]:
+def reference_early_stopping(
+    val_losses: Sequence[float], patience: int
+) -> tuple[int, int]:
     """Early stopping on a validation loss: ``(best_epoch, stop_epoch)``, both counted from 1.
 
     An epoch *improves* if its loss is strictly below every earlier loss. Training
@@ -50,8 +54,12 @@ def reference_early_stopping(val_losses: Sequence[float], patience: int) -> tupl
 def _call(fn: Callable, *args):
     try:
         return fn(*args)
-    except Exception as exc:  # report the learner's error with the inputs that caused it
-        raise AssertionError(f"{getattr(fn, '__name__', 'your function')}{args!r} raised {exc!r}") from exc
+    except (
+        Exception
+    ) as exc:  # report the learner's error with the inputs that caused it
+        raise AssertionError(
+            f"{getattr(fn, '__name__', 'your function')}{args!r} raised {exc!r}"
+        ) from exc
 
 
 def check_param_count(fn: Callable[[int, Sequence[int], int], int]) -> bool:
@@ -63,18 +71,33 @@ def check_param_count(fn: Callable[[int, Sequence[int], int], int]) -> bool:
     """
     from ..models import MLP
 
-    cases = [(20, [64, 64], 1), (20, [], 1), (784, [256, 256], 10), (3, [5], 2), (1, [1, 1, 1], 1)]
+    cases = [
+        (20, [64, 64], 1),
+        (20, [], 1),
+        (784, [256, 256], 10),
+        (3, [5], 2),
+        (1, [1, 1, 1], 1),
+    ]
     for in_f, hidden, out_f in cases:
-        want = sum(p.numel() for p in MLP(in_f, hidden, out_f, dropout=0.5).parameters())
+        want = sum(
+            p.numel() for p in MLP(in_f, hidden, out_f, dropout=0.5).parameters()
+        )
         assert want == reference_param_count(in_f, hidden, out_f)
         got = _call(fn, in_f, list(hidden), out_f)
         if isinstance(got, bool) or not isinstance(got, numbers.Integral):
-            raise AssertionError(f"return an int; got {type(got).__name__} for {(in_f, hidden, out_f)}")
+            raise AssertionError(
+                f"return an int; got {type(got).__name__} for {(in_f, hidden, out_f)}"
+            )
         if got != want:
             no_bias = sum(a * b for a, b in zip([in_f, *hidden], [*hidden, out_f]))
-            hint = ("it looks like the biases are missing: a Linear(a, b) layer has a*b weights AND b biases"
-                    if got == no_bias else "count (fan_in + 1) * fan_out for every Linear layer, output layer included")
-            raise AssertionError(f"layout {in_f}-{hidden}-{out_f}: expected {want} parameters, got {got}; {hint}")
+            hint = (
+                "it looks like the biases are missing: a Linear(a, b) layer has a*b weights AND b biases"
+                if got == no_bias
+                else "count (fan_in + 1) * fan_out for every Linear layer, output layer included"
+            )
+            raise AssertionError(
+                f"layout {in_f}-{hidden}-{out_f}: expected {want} parameters, got {got}; {hint}"
+            )
     return True
 
 
@@ -85,12 +108,15 @@ def check_early_stopping(fn: Callable[[Sequence[float], int], tuple[int, int]]) 
     a loss that never stops improving, patience 1, and a minimum at epoch 1.
     """
     cases = [
-        ([1.0, 0.8, 0.7, 0.75, 0.9, 1.0, 1.1], 2),    # minimum at 3, stop at 5
-        ([1.0, 0.8, 0.8, 0.8, 0.8], 2),               # tie is not an improvement: best 2, stop 4
-        ([1.0, 0.9, 0.8, 0.7], 3),                    # never stops early
-        ([0.5, 0.6, 0.4, 0.3], 1),                    # patience 1: stop at 2
-        ([0.5, 0.6, 0.7, 0.8, 0.9], 3),               # best at epoch 1
-        ([0.9, 0.7, 0.71, 0.72, 0.69, 0.8, 0.81, 0.9], 3),  # a late improvement resets the counter
+        ([1.0, 0.8, 0.7, 0.75, 0.9, 1.0, 1.1], 2),  # minimum at 3, stop at 5
+        ([1.0, 0.8, 0.8, 0.8, 0.8], 2),  # tie is not an improvement: best 2, stop 4
+        ([1.0, 0.9, 0.8, 0.7], 3),  # never stops early
+        ([0.5, 0.6, 0.4, 0.3], 1),  # patience 1: stop at 2
+        ([0.5, 0.6, 0.7, 0.8, 0.9], 3),  # best at epoch 1
+        (
+            [0.9, 0.7, 0.71, 0.72, 0.69, 0.8, 0.81, 0.9],
+            3,
+        ),  # a late improvement resets the counter
     ]
     for losses, patience in cases:
         want = reference_early_stopping(losses, patience)
@@ -98,15 +124,20 @@ def check_early_stopping(fn: Callable[[Sequence[float], int], tuple[int, int]]) 
         try:
             got = (int(got[0]), int(got[1]))
         except Exception as exc:
-            raise AssertionError(f"return a pair (best_epoch, stop_epoch); got {got!r}") from exc
+            raise AssertionError(
+                f"return a pair (best_epoch, stop_epoch); got {got!r}"
+            ) from exc
         if got != want:
             if got == (want[0] - 1, want[1] - 1):
                 hint = "epochs are counted from 1, not 0"
             elif got[0] != want[0]:
-                hint = ("an epoch improves only if its loss is STRICTLY below the best so far; "
-                        "keep the first epoch that reaches the minimum")
+                hint = (
+                    "an epoch improves only if its loss is STRICTLY below the best so far; "
+                    "keep the first epoch that reaches the minimum"
+                )
             else:
                 hint = "stop after `patience` epochs in a row without improvement, i.e. at best_epoch + patience"
             raise AssertionError(
-                f"val_losses={losses}, patience={patience}: expected (best, stop) = {want}, got {got}; {hint}")
+                f"val_losses={losses}, patience={patience}: expected (best, stop) = {want}, got {got}; {hint}"
+            )
     return True

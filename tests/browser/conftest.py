@@ -16,7 +16,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from sitetools import (  # noqa: E402 - helpers shared with test_site.py
     CHROMIUM_ARGS,
     ROOT,
@@ -38,7 +37,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def site() -> Path:
     if not (SITE / "index.html").exists():
-        skip_or_fail(f"no built site at {SITE}: run `make book` first (or `make test-browser`)")
+        skip_or_fail(
+            f"no built site at {SITE}: run `make book` first (or `make test-browser`)"
+        )
     return SITE
 
 

@@ -30,7 +30,9 @@ def in_ci() -> bool:
 def skip_or_fail(message: str) -> None:
     """Skip locally, fail in CI: a missing browser must never pass silently there."""
     if in_ci():
-        pytest.fail(message + " (CI=true, so this is a failure, not a skip)", pytrace=False)
+        pytest.fail(
+            message + " (CI=true, so this is a failure, not a skip)", pytrace=False
+        )
     pytest.skip(message)
 
 

@@ -21,11 +21,9 @@ import sys
 import urllib.error
 import urllib.request
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import pytest
-
 from sitetools import ROOT, repository_config, source_of, toc_pages
 
 sys.path.insert(0, str(ROOT / "_ext"))
@@ -33,7 +31,9 @@ from course_meta import KEY_PACKAGES, pinned_versions  # noqa: E402
 
 PAGES = toc_pages()
 # Text the reader sees, minus code: raw TeX left here means MathJax did not typeset it.
-RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\s][^$\n]*\\[A-Za-z]+[^$\n]*\$")
+RAW_TEX = re.compile(
+    r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\s][^$\n]*\\[A-Za-z]+[^$\n]*\$"
+)
 LOAD_TIMEOUT_MS = 60_000
 # Bytes a first visit (empty cache, no compression) may transfer. Today a chapter is about
 # 4 MB, 2.5 MB of it the theme's scripts and styles and 1.2 MB MathJax; the budget catches
@@ -92,10 +92,16 @@ class Visit:
             "console",
             lambda m: self.console_errors.append(m.text) if m.type == "error" else None,
         )
-        self.page.on("pageerror", lambda e: self.console_errors.append(f"uncaught: {e}"))
+        self.page.on(
+            "pageerror", lambda e: self.console_errors.append(f"uncaught: {e}")
+        )
         self.page.on(
             "requestfailed",
-            lambda r: self.failed.append(f"{r.url} ({r.failure})") if is_local(r.url) else None,
+            lambda r: (
+                self.failed.append(f"{r.url} ({r.failure})")
+                if is_local(r.url)
+                else None
+            ),
         )
         self.page.on("response", self._count)
         self.page.route("**/*", self._route)
@@ -173,7 +179,9 @@ def page_weights(screenshots):
     yield weights
     if weights:
         lines = [f"{page}\t{n}" for page, n in weights.items()]
-        (screenshots / "page-weight.tsv").write_text("page\tbytes\n" + "\n".join(lines) + "\n")
+        (screenshots / "page-weight.tsv").write_text(
+            "page\tbytes\n" + "\n".join(lines) + "\n"
+        )
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -182,14 +190,18 @@ def test_page(page, visit, base_url, screenshots, page_weights):
     v = visit(page_url(base_url, page))
     problems: list[str] = []
     status = None if v.response is None else v.response.status
-    assert status == 200, f"{page}: HTTP {status} (is the page in the build? run `make book`)"
+    assert status == 200, (
+        f"{page}: HTTP {status} (is the page in the build? run `make book`)"
+    )
 
     math = v.page.evaluate(MATH_JS)
     if math["sources"]:
         if not math["loaded"]:
             problems.append(f"{math['sources']} math elements but MathJax did not load")
         elif math["rendered"] < math["sources"]:
-            problems.append(f"MathJax rendered {math['rendered']} of {math['sources']} formulas")
+            problems.append(
+                f"MathJax rendered {math['rendered']} of {math['sources']} formulas"
+            )
         if math.get("errors"):
             problems.append(f"MathJax errors (bad TeX?): {math['errors']}")
     raw = RAW_TEX.findall(v.page.evaluate(VISIBLE_TEXT_JS))
@@ -202,7 +214,9 @@ def test_page(page, visit, base_url, screenshots, page_weights):
 
     page_weights[page] = v.bytes
     if v.bytes > PAGE_WEIGHT_BUDGET:
-        problems.append(f"first load transfers {v.bytes / 1e6:.1f} MB (budget {PAGE_WEIGHT_BUDGET / 1e6:.0f} MB)")
+        problems.append(
+            f"first load transfers {v.bytes / 1e6:.1f} MB (budget {PAGE_WEIGHT_BUDGET / 1e6:.0f} MB)"
+        )
 
     name = page.replace("/", "__")
     v.page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
@@ -232,9 +246,13 @@ def chapter_furniture(page) -> list[str]:
     for label in ("Reading time", "Running time", "Verified with"):
         if label not in text:
             problems.append(f"course-meta box lacks {label!r}")
-    for name, version in pinned_versions(ROOT / "requirements.txt", KEY_PACKAGES).items():
+    for name, version in pinned_versions(
+        ROOT / "requirements.txt", KEY_PACKAGES
+    ).items():
         if f"{name} {version}" not in text:
-            problems.append(f"'Verified with' does not show {name} {version} from requirements.txt")
+            problems.append(
+                f"'Verified with' does not show {name} {version} from requirements.txt"
+            )
     # Citations link to this page's own reference list (rendered from references.bib).
     cites = page.eval_on_selector_all(
         "span.bibtex-citation a[href]", "els => els.map(e => e.getAttribute('href'))"
@@ -245,7 +263,9 @@ def chapter_furniture(page) -> list[str]:
             problems.append("the page cites sources but has no reference list")
         elsewhere = [h for h in cites if not h.startswith("#")]
         if elsewhere:
-            problems.append(f"citations link to another page's reference list: {elsewhere[:3]}")
+            problems.append(
+                f"citations link to another page's reference list: {elsewhere[:3]}"
+            )
     body = page.locator("main").inner_text()
     for heading in ("Learning objectives", "Prerequisites"):
         if heading.lower() not in body.lower():
@@ -324,7 +344,9 @@ def test_internal_links_resolve(site, base_url):
             if status != 200:
                 problems.append(f"{page}: {href} -> HTTP {status}")
             elif fragment and unquote(fragment) not in target_anchors.ids:
-                problems.append(f"{page}: {href} -> no element with id {unquote(fragment)!r}")
+                problems.append(
+                    f"{page}: {href} -> no element with id {unquote(fragment)!r}"
+                )
     assert checked, "no internal links found at all"
     assert not problems, "broken internal links:\n  " + "\n  ".join(problems)
 
@@ -356,10 +378,16 @@ def test_solutions_folded_until_clicked(page, visit, base_url):
     for i in range(n):
         sol = solutions.nth(i)
         label = sol.get_attribute("id")
-        content = sol.locator(":scope > section, :scope > .cell, :scope > p:not(.admonition-title)")
-        assert "dropdown" in (sol.get_attribute("class") or ""), f"{label}: not a dropdown"
+        content = sol.locator(
+            ":scope > section, :scope > .cell, :scope > p:not(.admonition-title)"
+        )
+        assert "dropdown" in (sol.get_attribute("class") or ""), (
+            f"{label}: not a dropdown"
+        )
         assert content.count() > 0, f"{label}: solution has no content"
-        assert not content.first.is_visible(), f"{label}: solution is not folded on load"
+        assert not content.first.is_visible(), (
+            f"{label}: solution is not folded on load"
+        )
         # Click the title's left edge: its centre may fall on the link to the exercise,
         # which navigates instead of toggling.
         sol.locator(".admonition-title").click(position={"x": 6, "y": 6})
@@ -390,7 +418,9 @@ def test_page_works_from_file_url(page, browser, site):
         tab = context.new_page()
         errors: list[str] = []
         remote: list[str] = []
-        tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        tab.on(
+            "console", lambda m: errors.append(m.text) if m.type == "error" else None
+        )
         tab.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
 
         def route(r):
@@ -401,11 +431,18 @@ def test_page_works_from_file_url(page, browser, site):
                 r.abort()
 
         tab.route("**/*", route)
-        tab.goto((site / (page + ".html")).as_uri(), wait_until="load", timeout=LOAD_TIMEOUT_MS)
+        tab.goto(
+            (site / (page + ".html")).as_uri(),
+            wait_until="load",
+            timeout=LOAD_TIMEOUT_MS,
+        )
         math = tab.evaluate(MATH_JS)
         if math["sources"]:
             assert math["loaded"], f"{page}: MathJax did not load from file://"
-            assert math["rendered"] >= math["sources"] and not math["errors"], (page, math)
+            assert math["rendered"] >= math["sources"] and not math["errors"], (
+                page,
+                math,
+            )
         assert not remote, f"{page}: remote requests from file://: {remote}"
         assert not errors, f"{page}: console errors from file://: {errors}"
     finally:
