@@ -68,7 +68,7 @@ def pin_cpu_code_path() -> bool:
 
 
 def numerical_environment() -> dict[str, str]:
-    """What decides the digits: machine, torch's CPU capability, the pins, threads, GPU."""
+    """What decides the digits: machine, CPU capability, the pins, threads, GPU."""
     env = {"machine": platform.machine(), "python": sys.version.split()[0]}
     env.update({k: os.environ.get(k, "(unset)") for k in PINNED_CPU_PATH})
     try:
@@ -115,7 +115,8 @@ def _warn_if_other_path() -> None:
 
 
 def seed_everything(seed: int, threads: int = 1) -> np.random.Generator:
-    """Seed Python's ``random``, NumPy's global state and PyTorch, and fix torch's thread count.
+    """Seed Python's ``random``, NumPy's global state and PyTorch, and fix torch's
+    thread count.
 
     PyTorch's CPU results depend on the number of threads (floating-point sums
     are split differently), so stored outputs only reproduce with a fixed count.

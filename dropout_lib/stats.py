@@ -116,7 +116,8 @@ class SeedSummary:
 def mean_sd(values: Sequence[float] | np.ndarray) -> SeedSummary:
     """Summarise per-seed values :math:`v_1, \\dots, v_n` as :math:`\\bar v \\pm s`.
 
-    :math:`\\bar v = \\frac1n \\sum_i v_i`, :math:`s^2 = \\frac{1}{n-1}\\sum_i (v_i - \\bar v)^2`.
+    :math:`\\bar v = \\frac1n \\sum_i v_i`, :math:`s^2 = \\frac{1}{n-1}\\sum_i (v_i -
+    \\bar v)^2`.
 
     Raises ``ValueError`` for fewer than two values, a non-1-D input or a
     non-finite value, and ``TypeError`` for values that are not real numbers.
@@ -171,7 +172,8 @@ def paired_diff(
     b: Sequence[float] | np.ndarray,
     level: float = 0.95,
 ) -> PairedDiff:
-    """Paired difference :math:`d_i = a_i - b_i` over seeds, with a t confidence interval.
+    """Paired difference :math:`d_i = a_i - b_i` over seeds, with a t confidence
+    interval.
 
     .. math::
 
@@ -216,8 +218,9 @@ class Equivalence:
     def __str__(self) -> str:
         verdict = "equivalent" if self.equivalent else "not shown equivalent"
         return (
-            f"{self.mean:+.3f} [{self.lo:+.3f}, {self.hi:+.3f}] within ±{self.margin:g}: "
-            f"{verdict} (TOST p={self.p_value:.3f}, n={self.n})"
+            f"{self.mean:+.3f} [{self.lo:+.3f}, {self.hi:+.3f}] "
+            f"within ±{self.margin:g}: {verdict} "
+            f"(TOST p={self.p_value:.3f}, n={self.n})"
         )
 
 
@@ -227,7 +230,8 @@ def equivalence_test(
     margin: float,
     alpha: float = 0.05,
 ) -> Equivalence:
-    """Two one-sided t-tests: is the mean paired difference inside ``(-margin, margin)``?
+    """Two one-sided t-tests: is the mean paired difference inside ``(-margin,
+    margin)``?
 
     With :math:`d_i = a_i - b_i` (or :math:`d_i = a_i` when ``b`` is None),
     :math:`t_- = (\\bar d + \\delta)/(s_d/\\sqrt n)` tests :math:`\\mu_d > -\\delta`
@@ -253,7 +257,8 @@ def equivalence_test(
         xb = _values(b, "b")
         if xa.shape != xb.shape:
             raise ValueError(
-                f"a and b must hold one value per seed each; got {xa.size} and {xb.size}"
+                "a and b must hold one value per seed each; "
+                f"got {xa.size} and {xb.size}"
             )
         d = xa - xb
     n = int(d.size)
@@ -275,7 +280,8 @@ def power_paired(effect: float, sd: float, n: int, level: float = 0.95) -> float
     For normal differences with mean ``effect`` > 0 and standard deviation ``sd``,
     :math:`P(\\bar d - t\\,s_d/\\sqrt n > 0) = 1 - F_{\\nu,\\lambda}(t)`, the
     noncentral t distribution with :math:`\\nu = n - 1` and
-    :math:`\\lambda = \\text{effect}\\sqrt n/\\text{sd}`, :math:`t = t_{n-1,(1+\\text{level})/2}`.
+    :math:`\\lambda = \\text{effect}\\sqrt n/\\text{sd}`, :math:`t =
+    t_{n-1,(1+\\text{level})/2}`.
     Use it to choose the number of seeds before running an experiment.
     """
     level = _level(level)

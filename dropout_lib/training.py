@@ -59,7 +59,9 @@ class History:
 
 
 def to_tensors(x, y, *, float_images: bool = True) -> Batch:
-    """Arrays to tensors: inputs as float32 (uint8 images scaled to [0, 1]), labels as int64 or float32."""
+    """Arrays to tensors: inputs as float32 (uint8 images scaled to [0, 1]), labels as
+    int64 or float32.
+    """
     xt = torch.as_tensor(np.asarray(x))
     if xt.dtype == torch.uint8 and float_images:
         xt = xt.float() / 255.0
@@ -71,14 +73,18 @@ def to_tensors(x, y, *, float_images: bool = True) -> Batch:
 
 
 def _prepare(out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Match a binary model's logits ``[N]`` with float targets; multiclass keeps int64 labels."""
+    """Match a binary model's logits ``[N]`` with float targets; multiclass keeps int64
+    labels.
+    """
     if out.ndim == 1:
         return out, y.to(out.dtype)
     return out, y.long()
 
 
 def accuracy(out: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction correct: argmax for ``[N, C]`` logits, ``logit > 0`` for binary ``[N]`` logits."""
+    """Fraction correct: argmax for ``[N, C]`` logits, ``logit > 0`` for binary ``[N]``
+    logits.
+    """
     pred = (out > 0).long() if out.ndim == 1 else out.argmax(dim=1)
     return (pred == y.long()).float().mean().item()
 
@@ -93,7 +99,8 @@ def evaluate(
     *,
     dropout_on: bool = False,
 ) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` in eval mode; the model's mode is restored after.
+    """Mean loss and accuracy of ``model`` in eval mode; the model's mode is restored
+    after.
 
     With ``dropout_on=True`` every dropout layer (``dropout_lib.nn`` layers and
     ``torch.nn`` dropout classes) is switched to training mode while all other

@@ -44,7 +44,8 @@ def check_probability(value: Any, name: str = "p") -> float:
     v = float(value)
     if math.isnan(v) or math.isinf(v) or not 0.0 <= v <= 1.0:
         raise ValueError(
-            f"{name} must be a probability in the closed interval [0, 1]; got {name}={value!r}"
+            f"{name} must be a probability in the closed interval [0, 1]; "
+            f"got {name}={value!r}"
         )
     return v
 
@@ -114,7 +115,8 @@ def check_seed(value: Any, name: str = "seed") -> int:
 
 
 def check_tensor(x: Any, name: str = "x", ndim: int | None = None) -> Any:
-    """Check that ``x`` is a ``torch.Tensor`` (of ``ndim`` axes, if given) and return it.
+    """Check that ``x`` is a ``torch.Tensor`` (of ``ndim`` axes, if given) and return
+    it.
 
     Raises ``TypeError`` for anything else and ``ValueError`` for a wrong number
     of axes.
@@ -129,7 +131,7 @@ def check_tensor(x: Any, name: str = "x", ndim: int | None = None) -> Any:
 
 
 def check_module(model: Any, name: str = "model") -> Any:
-    """Check that ``model`` is a ``torch.nn.Module`` and return it (else ``TypeError``)."""
+    """Check that ``model`` is a ``torch.nn.Module`` and return it (else TypeError)."""
     from torch import nn
 
     if not isinstance(model, nn.Module):

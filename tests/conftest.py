@@ -1,4 +1,6 @@
-"""Shared test settings: one torch thread per test process (pytest-xdist runs two on two cores)."""
+"""Shared test settings: one torch thread per test process (pytest-xdist runs two on two
+cores).
+"""
 
 import os
 

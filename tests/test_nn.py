@@ -79,7 +79,8 @@ def test_dtype_preserved(dtype):
 
 
 def test_mask_is_built_on_the_input_device():
-    # the meta device stands in for a GPU: a mask made on the CPU would fail to combine with it
+    # the meta device stands in for a GPU: a mask made on the CPU would fail to combine
+    # with it
     x = torch.empty(4, 5, device="meta")
     assert keep_mask(x, 0.5).device.type == "meta"
     assert Dropout(0.5)(x).device.type == "meta"

@@ -1,4 +1,6 @@
-"""Tests for dropout_lib.stats: the summaries, and the error rates of the claims by simulation."""
+"""Tests for dropout_lib.stats: the summaries, and the error rates of the claims by
+simulation.
+"""
 
 import math
 
@@ -72,7 +74,8 @@ def test_paired_diff_rejects_bad_input():
 
 
 def test_false_claim_rate_under_no_effect_is_at_most_five_percent():
-    """Under no effect, 'A beats B' (CI above 0) is claimed in at most 2.5 % of experiments
+    """Under no effect, 'A beats B' (CI above 0) is claimed in at most 2.5 % of
+    experiments
     and 'A differs from B' in at most 5 %; 4000 simulated 5-seed experiments."""
     rng = np.random.default_rng(0)
     n_sim = 4000
@@ -119,7 +122,9 @@ def test_equivalence_matches_the_interval_rule():
 
 
 def test_equivalence_false_claim_rate_at_the_margin_is_at_most_alpha():
-    """A true difference exactly at the margin is declared equivalent in <= 5 % of experiments."""
+    """A true difference exactly at the margin is declared equivalent in <= 5 % of
+    experiments.
+    """
     rng = np.random.default_rng(3)
     n_sim, margin = 4000, 0.01
     d = rng.normal(margin, 0.01, size=(n_sim, MIN_SEEDS))

@@ -1,5 +1,6 @@
-"""Tests for dropout_lib.training: History, accuracy, evaluate, train and the multi-seed helpers."""
-
+"""Tests for dropout_lib.training: History, accuracy, evaluate, train and the multi-seed
+helpers.
+"""
 
 import numpy as np
 import pytest
@@ -190,7 +191,7 @@ def test_train_is_reproducible_with_the_same_seed():
     m1, h1 = make_run(seed=3)
     m2, h2 = make_run(seed=3)
     assert h1.metrics == h2.metrics
-    for a, b in zip(m1.parameters(), m2.parameters()):
+    for a, b in zip(m1.parameters(), m2.parameters(), strict=True):
         assert torch.equal(a, b)
 
 
@@ -213,7 +214,9 @@ def test_train_multiclass():
 
 
 def test_train_without_dropout_train_metrics_are_epoch_averages():
-    """With p = 0 and lr = 0 the weights never change, so the logged epoch averages equal eval metrics."""
+    """With p = 0 and lr = 0 the weights never change, so the logged epoch averages
+    equal eval metrics.
+    """
     x, y = binary_data(96)
     torch.manual_seed(0)
     model = MLP(5, [16], 1, dropout=0.0)

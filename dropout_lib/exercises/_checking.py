@@ -19,7 +19,8 @@ miss by tens to hundreds of standard deviations.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 __all__ = [
     "CheckFailed",
@@ -51,7 +52,9 @@ def require(condition: object, what: str, hint: str = "") -> None:
 
 
 def require_callable(fn: object, name: str = "fn", signature: str = "") -> None:
-    """Raise ``TypeError`` (a misuse of the checker, not a failed property) for a non-callable."""
+    """Raise ``TypeError`` (a misuse of the checker, not a failed property) for a
+    non-callable.
+    """
     if not callable(fn):
         shape = f" {signature}" if signature else ""
         raise TypeError(f"{name} must be a callable{shape}; got {type(fn).__name__}")
@@ -60,7 +63,8 @@ def require_callable(fn: object, name: str = "fn", signature: str = "") -> None:
 def call_learner(
     fn: Callable[..., Any], *args: Any, what: str, hint: str = "", **kwargs: Any
 ) -> Any:
-    """Call the learner's ``fn(*args, **kwargs)``; an exception becomes :class:`CheckFailed`.
+    """Call the learner's ``fn(*args, **kwargs)``; an exception becomes
+    :class:`CheckFailed`.
 
     ``what`` names the check being made (``"p = 0.3"``) and ``hint`` says what
     the function must accept. The learner's exception is chained (``from``), so
