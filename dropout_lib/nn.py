@@ -1,4 +1,5 @@
-"""Dropout layers for PyTorch, written from the definition (not wrappers of ``torch.nn.Dropout``).
+"""Dropout layers for PyTorch, written from the definition (not wrappers of
+``torch.nn.Dropout``).
 
 Both layers honour ``module.train()`` / ``module.eval()`` through ``self.training``,
 build their mask on the input's device, and keep the input's dtype.
@@ -31,7 +32,8 @@ __all__ = [
 def keep_mask(
     x: torch.Tensor, keep_prob: float, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """A bool tensor shaped like ``x``, on ``x.device``, with :math:`P(\\text{True}) = q` (``keep_prob``).
+    """A bool tensor shaped like ``x``, on ``x.device``, with :math:`P(\\text{True}) =
+    q` (``keep_prob``).
 
     Drawn as :math:`[u < q]`, :math:`u \\sim U[0, 1)`, so :math:`q = 0` and
     :math:`q = 1` are exact.
@@ -40,7 +42,8 @@ def keep_mask(
 
 
 class Dropout(nn.Module):
-    """Inverted dropout: in training :math:`h' = m \\odot h / (1 - p)`, in eval the identity.
+    """Inverted dropout: in training :math:`h' = m \\odot h / (1 - p)`, in eval the
+    identity.
 
     Gradient: :math:`\\partial h'_i / \\partial h_i = m_i / (1 - p)`, which autograd
     derives from the ``torch.where`` below. ``p == 1`` outputs exact zeros
@@ -106,7 +109,8 @@ class ClassicDropout(nn.Module):
 def channel_keep_mask(
     x: torch.Tensor, keep_prob: float, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """A bool mask of shape ``(N, C, 1, ..., 1)`` for an input ``x`` of shape ``(N, C, *spatial)``.
+    """A bool mask of shape ``(N, C, 1, ..., 1)`` for an input ``x`` of shape ``(N, C,
+    *spatial)``.
 
     One draw :math:`[u_{nc} < q]`, :math:`u_{nc} \\sim U[0, 1)`, per sample and
     channel; broadcasting it over the spatial axes keeps or drops a whole feature
@@ -115,7 +119,8 @@ def channel_keep_mask(
     """
     if x.ndim < 3:
         raise ValueError(
-            f"x must have shape (N, C, *spatial) with at least one spatial axis; got shape {tuple(x.shape)}"
+            "x must have shape (N, C, *spatial) with at least one spatial axis; "
+            f"got shape {tuple(x.shape)}"
         )
     shape = tuple(x.shape[:2]) + (1,) * (x.ndim - 2)
     return torch.rand(shape, device=x.device, generator=generator) < keep_prob
@@ -130,7 +135,8 @@ class Dropout2d(Dropout):
     channel, shared by all :math:`H W` positions of that feature map. Each entry
     keeps the moments of element-wise dropout, :math:`\\mathbb{E}[h'] = h` and
     :math:`\\operatorname{Var}[h'] = h^2 p / q`, but two positions of one map are
-    now dropped together: :math:`\\operatorname{Cov}[h'_{nchw}, h'_{nch'w'}] = h_{nchw} h_{nch'w'} p/q`.
+    now dropped together: :math:`\\operatorname{Cov}[h'_{nchw}, h'_{nch'w'}] = h_{nchw}
+    h_{nch'w'} p/q`.
     Eval mode is the identity; ``p == 1`` gives exact zeros. Any input with at
     least one spatial axis is accepted (``(N, C, L)`` and ``(N, C, D, H, W)`` too).
     """
@@ -138,7 +144,8 @@ class Dropout2d(Dropout):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim < 3:
             raise ValueError(
-                f"Dropout2d expects x of shape (N, C, *spatial); got shape {tuple(x.shape)}"
+                "Dropout2d expects x of shape (N, C, *spatial); "
+                f"got shape {tuple(x.shape)}"
             )
         return super().forward(x)
 
@@ -190,7 +197,10 @@ def preserve_modes(model: nn.Module) -> Iterator[nn.Module]:
 
 @contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put the whole ``model`` in eval mode inside the block; restore every module's flag after."""
+    """Put the whole ``model`` in eval mode inside the block.
+
+    Every module's own flag is restored after (:func:`preserve_modes`).
+    """
     with preserve_modes(model):
         model.eval()
         yield model
