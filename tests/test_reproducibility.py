@@ -1,3 +1,4 @@
+import os
 import random
 
 import numpy as np
@@ -30,3 +31,74 @@ def test_get_device():
     assert get_device(prefer_gpu=False).type == "cpu"
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert get_device().type == expected
+
+
+# --- the numerical code path ---------------------------------------------------
+
+
+def test_pin_cpu_code_path_sets_only_missing_variables(monkeypatch):
+    from dropout_lib import reproducibility as r
+
+    monkeypatch.setattr(r, "_is_x86_64", lambda: True)
+    for key in r.PINNED_CPU_PATH:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")  # a deliberate other path wins
+    assert r.pin_cpu_code_path() is False
+    assert os.environ["ATEN_CPU_CAPABILITY"] == "default"
+    assert os.environ["MKL_CBWR"] == "AVX2"
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY")
+    assert r.pin_cpu_code_path() is True
+
+
+def test_pin_cpu_code_path_does_nothing_off_x86(monkeypatch):
+    from dropout_lib import reproducibility as r
+
+    monkeypatch.setattr(r, "_is_x86_64", lambda: False)
+    for key in r.PINNED_CPU_PATH:
+        monkeypatch.delenv(key, raising=False)
+    assert r.pin_cpu_code_path() is False
+    assert all(key not in os.environ for key in r.PINNED_CPU_PATH)
+
+
+def test_numerical_environment_reports_the_deciding_facts():
+    from dropout_lib.reproducibility import PINNED_CPU_PATH, numerical_environment
+
+    env = numerical_environment()
+    for key in [
+        "machine",
+        "torch",
+        "cpu_capability",
+        "threads",
+        "cuda",
+        *PINNED_CPU_PATH,
+    ]:
+        assert key in env
+
+
+def test_seed_everything_warns_once_off_the_pinned_path(monkeypatch):
+    import warnings
+
+    from dropout_lib import reproducibility as r
+
+    monkeypatch.setattr(r, "on_pinned_path", lambda: False)
+    monkeypatch.setattr(r, "_warned", False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        seed_everything(0)
+        seed_everything(1)
+    messages = [
+        str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)
+    ]
+    assert len(messages) == 1 and "claims still hold" in messages[0]
+
+
+def test_seed_everything_is_silent_on_the_pinned_path(monkeypatch):
+    import warnings
+
+    from dropout_lib import reproducibility as r
+
+    monkeypatch.setattr(r, "on_pinned_path", lambda: True)
+    monkeypatch.setattr(r, "_warned", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        seed_everything(0)
