@@ -1,11 +1,15 @@
-"""Fashion-MNIST (Xiao, Rasul & Vollgraf 2017), found locally or fetched, always checksum-verified.
+"""Fashion-MNIST (Xiao, Rasul & Vollgraf 2017): found locally or fetched, verified.
+
+(The synthetic scikit-learn task of chapter 1 is in :mod:`dropout_lib.synthetic`.)
 
 Where :func:`fashion_mnist` looks, in order:
 
 1. the ``root`` argument;
 2. the directory in the ``DROPOUT_DATA`` environment variable;
-3. the user cache directory (``platformdirs.user_cache_dir("dropout-course")/fashion-mnist``);
-4. ``/usr/share/datasets/fashion-mnist`` (Debian/Ubuntu package ``dataset-fashion-mnist``);
+3. the user cache directory
+   (``platformdirs.user_cache_dir("dropout-course")/fashion-mnist``);
+4. ``/usr/share/datasets/fashion-mnist`` (Debian/Ubuntu package
+   ``dataset-fashion-mnist``);
 5. a download from the Fashion-MNIST project's mirror into the cache directory.
 
 Each of the four IDX files may be stored gzipped (``name.gz``) or plain. The
@@ -30,6 +34,11 @@ from typing import Literal
 
 import numpy as np
 
+# The synthetic task lives in dropout_lib.synthetic; this alias keeps older
+# imports (``from dropout_lib.data import synthetic_classification``) working.
+from .synthetic import SyntheticSplits as SyntheticSplits
+from .synthetic import synthetic_classification as synthetic_classification
+
 __all__ = [
     "CLASS_NAMES",
     "DataNotFoundError",
@@ -41,8 +50,6 @@ __all__ = [
     "fashion_mnist",
     "find_fashion_mnist",
     "parse_idx",
-    "SyntheticSplits",
-    "synthetic_classification",
 ]
 
 MIRROR = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
@@ -51,10 +58,18 @@ DEBIAN_PACKAGE = "dataset-fashion-mnist"
 
 #: IDX file name -> SHA-256 of its decompressed bytes.
 FILES: dict[str, str] = {
-    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    "train-images-idx3-ubyte": (
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"
+    ),
+    "train-labels-idx1-ubyte": (
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"
+    ),
+    "t10k-images-idx3-ubyte": (
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"
+    ),
+    "t10k-labels-idx1-ubyte": (
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"
+    ),
 }
 SPLITS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -113,7 +128,8 @@ def parse_idx(data: bytes) -> np.ndarray:
         raise ValueError("not an IDX file: the first two bytes must be zero")
     if data[2] != 0x08:
         raise ValueError(
-            f"unsupported IDX element type 0x{data[2]:02x}; only 0x08 (uint8) is supported"
+            f"unsupported IDX element type 0x{data[2]:02x}; "
+            "only 0x08 (uint8) is supported"
         )
     rank = data[3]
     header = 4 + 4 * rank
@@ -127,13 +143,14 @@ def parse_idx(data: bytes) -> np.ndarray:
     expected = int(np.prod(shape, dtype=np.int64)) if shape else 1
     if len(data) - header != expected:
         raise ValueError(
-            f"IDX data length mismatch: shape {shape} needs {expected} bytes, got {len(data) - header}"
+            f"IDX data length mismatch: shape {shape} needs {expected} bytes, "
+            f"got {len(data) - header}"
         )
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape).copy()
 
 
 def _read_bytes(directory: Path, name: str) -> bytes | None:
-    """The decompressed bytes of ``name`` in ``directory`` (plain or .gz), or None if absent."""
+    """The decompressed bytes of ``name`` in ``directory`` (plain or .gz), or None."""
     plain, gz = directory / name, directory / (name + ".gz")
     if plain.is_file():
         return plain.read_bytes()
@@ -149,7 +166,7 @@ def _read_bytes(directory: Path, name: str) -> bytes | None:
 def _check_dir(
     directory: Path, names: tuple[str, ...]
 ) -> tuple[dict[str, bytes] | None, str | None]:
-    """Read and verify ``names`` in ``directory``: (contents, None) or (None, why not)."""
+    """Read and verify ``names`` in ``directory``: (contents, None) or (None, why)."""
     out: dict[str, bytes] = {}
     for name in names:
         try:
@@ -162,7 +179,8 @@ def _check_dir(
         if digest != FILES[name]:
             return (
                 None,
-                f"{directory}: {name} is corrupt (SHA-256 {digest[:12]}..., expected {FILES[name][:12]}...)",
+                f"{directory}: {name} is corrupt (SHA-256 {digest[:12]}..., "
+                f"expected {FILES[name][:12]}...)",
             )
         out[name] = blob
     return out, None
@@ -218,7 +236,8 @@ def download_fashion_mnist(
                 shutil.copyfileobj(resp, out)
             if expected_len is not None and tmp.stat().st_size != int(expected_len):
                 raise OSError(
-                    f"incomplete download of {url}: {tmp.stat().st_size} of {expected_len} bytes"
+                    f"incomplete download of {url}: "
+                    f"{tmp.stat().st_size} of {expected_len} bytes"
                 )
             try:
                 with gzip.open(tmp, "rb") as fh:
@@ -229,7 +248,8 @@ def download_fashion_mnist(
                 ) from exc
             if digest != sha:
                 raise OSError(
-                    f"checksum mismatch for {url}: got {digest[:12]}..., expected {sha[:12]}..."
+                    f"checksum mismatch for {url}: got {digest[:12]}..., "
+                    f"expected {sha[:12]}..."
                 )
             os.replace(tmp, dest / (name + ".gz"))
         except (http.client.HTTPException, ValueError) as exc:
@@ -242,7 +262,8 @@ def download_fashion_mnist(
 
 
 def _from_debian_package(dest: Path) -> bool:
-    """Fetch Debian's ``dataset-fashion-mnist`` without root (apt-get download + dpkg -x)."""
+    """Fetch Debian's ``dataset-fashion-mnist`` without root (apt-get download,
+    dpkg -x)."""
     if not (shutil.which("apt-get") and shutil.which("dpkg")):
         return False
     with tempfile.TemporaryDirectory() as tmp:
@@ -283,7 +304,8 @@ def _from_debian_package(dest: Path) -> bool:
 def ensure_fashion_mnist(
     root: str | os.PathLike | None = None, verbose: bool = False
 ) -> Path:
-    """Make sure a verified copy exists; fetch one (Debian package, then the mirror) if not."""
+    """Make sure a verified copy exists; fetch one (Debian package, then the mirror)
+    if not."""
     found = find_fashion_mnist(root)
     if found is not None:
         if verbose:
@@ -314,7 +336,8 @@ def _load(directory: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     labels = parse_idx(contents[SPLITS[split][1]]).astype(np.int64)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(
-            f"inconsistent Fashion-MNIST files in {directory}: {images.shape} vs {labels.shape}"
+            f"inconsistent Fashion-MNIST files in {directory}: "
+            f"{images.shape} vs {labels.shape}"
         )
     images.setflags(write=False)
     labels.setflags(write=False)
@@ -370,142 +393,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-
-# --------------------------------------------------------------------------
-# A synthetic binary classification task (scikit-learn's make_classification)
-# --------------------------------------------------------------------------
-
-from typing import NamedTuple  # noqa: E402  (kept next to the code that uses it)
-
-
-class SyntheticSplits(NamedTuple):
-    """Train, validation and test parts of a synthetic data set.
-
-    Inputs are float32 arrays ``[n, n_features]``, labels int64 arrays ``[n]``
-    with values in ``{0, ..., n_classes - 1}``.
-    """
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-
-def _check_size(value, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(
-        value, (int, np.integer, float, np.floating)
-    ):
-        raise TypeError(
-            f"{name} must be an int (a count) or a float (a fraction); got {name}={value!r}"
-        )
-    if isinstance(value, (float, np.floating)):
-        if not 0.0 < float(value) < 1.0:
-            raise ValueError(
-                f"{name} as a fraction must lie strictly between 0 and 1; got {name}={value!r}"
-            )
-    elif value < 1:
-        raise ValueError(
-            f"{name} as a count must be a positive integer; got {name}={value!r}"
-        )
-
-
-def synthetic_classification(
-    n_samples: int = 1000,
-    n_features: int = 20,
-    *,
-    n_classes: int = 2,
-    test_size: int | float = 0.2,
-    val_size: int | float = 0.2,
-    train_size: int | None = None,
-    random_state: int = 42,
-    split_seed: int = 0,
-    **make_classification_kwargs,
-) -> SyntheticSplits:
-    """Draw ``make_classification`` data and split it, stratified, into train / validation / test.
-
-    The data are scikit-learn's ``make_classification(n_samples, n_features,
-    n_classes, random_state, **make_classification_kwargs)`` (Guyon's
-    hypercube design: for each class, Gaussian clusters around vertices of a
-    hypercube in ``n_informative`` dimensions, plus redundant linear
-    combinations and pure-noise features; ``flip_y`` of the labels are
-    randomised). The splits follow Keras's ``fit(validation_split=...)`` recipe:
-
-    1. ``test_size`` of the ``n_samples`` examples are held out as the test set;
-    2. ``val_size`` of the REMAINING examples become the validation set;
-    3. the rest is the training set, optionally subsampled to ``train_size``
-       examples (to study small-data regimes on the same distribution).
-
-    Sizes given as floats are fractions, as ints counts (``train_test_split``'s
-    rule). Every split is stratified by label and driven by ``split_seed``, so
-    the class proportions are the same in all three parts up to rounding.
-    The result is deterministic in ``(random_state, split_seed)``.
-
-    Raises
-    ------
-    TypeError
-        If a size is neither an int nor a float.
-    ValueError
-        If a size is out of range or the splits leave no training data.
-    """
-    from sklearn.datasets import make_classification
-    from sklearn.model_selection import train_test_split
-
-    for name, value in (
-        ("n_samples", n_samples),
-        ("n_features", n_features),
-        ("n_classes", n_classes),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int; got {name}={value!r}")
-    if n_classes < 2:
-        raise ValueError(f"n_classes must be at least 2; got n_classes={n_classes}")
-    _check_size(test_size, "test_size")
-    _check_size(val_size, "val_size")
-    if train_size is not None:
-        if isinstance(train_size, bool) or not isinstance(
-            train_size, (int, np.integer)
-        ):
-            raise TypeError(
-                f"train_size must be an int or None; got train_size={train_size!r}"
-            )
-        if train_size < n_classes:
-            raise ValueError(
-                f"train_size must be at least n_classes={n_classes}; got train_size={train_size}"
-            )
-    x, y = make_classification(
-        n_samples=n_samples,
-        n_features=n_features,
-        n_classes=n_classes,
-        random_state=random_state,
-        **make_classification_kwargs,
-    )
-    try:
-        x_rest, x_test, y_rest, y_test = train_test_split(
-            x, y, test_size=test_size, stratify=y, random_state=split_seed
-        )
-        x_train, x_val, y_train, y_val = train_test_split(
-            x_rest, y_rest, test_size=val_size, stratify=y_rest, random_state=split_seed
-        )
-        if train_size is not None and train_size < len(x_train):
-            x_train, _, y_train, _ = train_test_split(
-                x_train,
-                y_train,
-                train_size=int(train_size),
-                stratify=y_train,
-                random_state=split_seed,
-            )
-        elif train_size is not None and train_size > len(x_train):
-            raise ValueError(
-                f"train_size={train_size} exceeds the {len(x_train)} training examples left after the test "
-                f"and validation splits"
-            )
-    except ValueError as exc:
-        raise ValueError(f"cannot split {n_samples} samples this way: {exc}") from exc
-    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
-    i64 = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
-    return SyntheticSplits(
-        f32(x_train), i64(y_train), f32(x_val), i64(y_val), f32(x_test), i64(y_test)
-    )

@@ -23,7 +23,7 @@ def idx_bytes(arr: np.ndarray) -> bytes:
 
 @pytest.fixture
 def fixture_files(tmp_path, monkeypatch):
-    """Four tiny IDX files (gzipped) in tmp_path/src, with FILES patched to their hashes."""
+    """Four tiny IDX files (gzipped) in tmp_path/src, FILES patched to their hashes."""
     rng = np.random.default_rng(0)
     arrays = {
         "train-images-idx3-ubyte": rng.integers(0, 256, size=(6, 28, 28)),

@@ -1,11 +1,15 @@
-"""Tests for dropout_lib.data.synthetic_classification (make_classification + stratified splits)."""
+"""Tests for dropout_lib.synthetic: make_classification, stratified splits, flip_y."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dropout_lib.data import SyntheticSplits, synthetic_classification
+from dropout_lib.synthetic import (
+    SyntheticSplits,
+    changed_label_fraction,
+    synthetic_classification,
+)
 
 
 def test_keras_tutorial_sizes_and_types():
@@ -28,14 +32,14 @@ def test_splits_are_stratified_and_disjoint_and_cover_the_data():
     rows = np.concatenate([d.x_train, d.x_val, d.x_test])
     assert len(np.unique(rows, axis=0)) == 1000
     # every row is a row of the generated data (as float32), with its label
-    lookup = {r.tobytes(): lab for r, lab in zip(x.astype(np.float32), y)}
+    lookup = {r.tobytes(): lab for r, lab in zip(x.astype(np.float32), y, strict=True)}
     for xs, ys in ((d.x_train, d.y_train), (d.x_val, d.y_val), (d.x_test, d.y_test)):
-        assert all(lookup[r.tobytes()] == lab for r, lab in zip(xs, ys))
+        assert all(lookup[r.tobytes()] == lab for r, lab in zip(xs, ys, strict=True))
 
 
 def test_deterministic_and_seed_dependent():
     a, b = synthetic_classification(), synthetic_classification()
-    for u, v in zip(a, b):
+    for u, v in zip(a, b, strict=True):
         np.testing.assert_array_equal(u, v)
     c = synthetic_classification(split_seed=1)
     assert not np.array_equal(a.x_train, c.x_train)
@@ -97,3 +101,41 @@ def test_sizes_add_up(n, test, val, seed):
     )
     assert len(d.x_train) + len(d.x_val) + len(d.x_test) == n
     assert len(d.x_train) == len(d.y_train) and len(d.x_val) == len(d.y_val)
+
+
+def test_data_module_keeps_the_old_import_path():
+    import dropout_lib.data as data
+
+    assert data.synthetic_classification is synthetic_classification
+    assert data.SyntheticSplits is SyntheticSplits
+
+
+def test_numpy_integer_sizes_are_accepted():
+    d = synthetic_classification(np.int64(400), np.int32(5), n_informative=2)
+    assert len(d.x_train) + len(d.x_val) + len(d.x_test) == 400
+
+
+def test_flip_y_changes_about_half_the_selected_labels():
+    # f (1 - 1/K): 0.01 * 1/2 for two classes, 0.01 * 3/4 for four; binomial SE
+    n = 200_000
+    for k, extra in ((2, {}), (4, {"n_informative": 4})):
+        expected = 0.01 * (1 - 1 / k)
+        se = np.sqrt(expected * (1 - expected) / n)
+        got = changed_label_fraction(n, 0.01, n_classes=k, random_state=0, **extra)
+        assert abs(got - expected) < 5 * se, (k, got, expected)
+    assert changed_label_fraction(1000, 0.0) == 0.0
+    # the tutorial's own data set: 6 of 1000 labels changed
+    assert changed_label_fraction() == 0.006
+
+
+@pytest.mark.parametrize(
+    "kw, exc",
+    [
+        ({"flip_y": 1.5}, ValueError),
+        ({"shuffle": True}, TypeError),
+        ({"n_samples": 0}, ValueError),
+    ],
+)
+def test_changed_label_fraction_rejects_bad_arguments(kw, exc):
+    with pytest.raises(exc):
+        changed_label_fraction(**kw)
