@@ -12,7 +12,12 @@ from typing import Any
 import numpy as np
 
 from .masks import RngLike, as_generator, bernoulli_mask
-from .validation import check_probability, check_real_array, float_dtype_for
+from .validation import (
+    check_int,
+    check_probability,
+    check_real_array,
+    float_dtype_for,
+)
 
 __all__ = ["dropout", "classic_dropout", "resolve_noise_shape"]
 
@@ -37,18 +42,15 @@ def resolve_noise_shape(
         ) from exc
     if len(ns) != len(shape):
         raise ValueError(
-            f"noise_shape must have the input's rank {len(shape)}; got noise_shape={ns!r} "
-            f"for an input of shape {shape}"
+            f"noise_shape must have the input's rank {len(shape)}; "
+            f"got noise_shape={ns!r} for an input of shape {shape}"
         )
     out = []
-    for axis, (n, size) in enumerate(zip(ns, shape)):
+    for axis, (n, size) in enumerate(zip(ns, shape, strict=True)):
         if n is None:
             out.append(size)
             continue
-        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-            raise TypeError(
-                f"noise_shape entries must be ints or None; got {n!r} on axis {axis}"
-            )
+        n = check_int(n, f"noise_shape[{axis}] (an int or None)", 0)
         if n not in (1, size):
             raise ValueError(
                 f"noise_shape={ns!r} is not broadcastable to the input shape {shape}: "
@@ -66,7 +68,8 @@ def dropout(
     rng: RngLike = None,
     noise_shape: Sequence[int | None] | None = None,
 ) -> np.ndarray:
-    """Inverted dropout: :math:`h'_i = m_i h_i / (1 - p)` with :math:`m_i \\sim \\mathrm{Bernoulli}(1 - p)`.
+    """Inverted dropout: :math:`h'_i = m_i h_i / (1 - p)` with :math:`m_i \\sim
+    \\mathrm{Bernoulli}(1 - p)`.
 
     Dividing the kept entries by the keep probability :math:`q = 1 - p` makes
     :math:`\\mathbb{E}[h'_i] = q \\cdot h_i / q = h_i`, so nothing has to change at
@@ -112,7 +115,8 @@ def dropout(
 def classic_dropout(
     x: Any, p: float, *, training: bool = True, rng: RngLike = None
 ) -> np.ndarray:
-    """Classic dropout (Hinton et al. 2012): no scaling in training, weight scaling at test.
+    """Classic dropout (Hinton et al. 2012): no scaling in training, weight scaling at
+    test.
 
     Training: :math:`h'_i = m_i h_i`, so :math:`\\mathbb{E}[h'_i] = (1 - p) h_i`.
     Inference: return :math:`(1 - p) h`, the expected value, which is the

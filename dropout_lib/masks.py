@@ -2,29 +2,38 @@
 
 A mask :math:`m` has independent entries :math:`m_i \\sim \\mathrm{Bernoulli}(q)`,
 where :math:`q = 1 - p` is the KEEP probability: :math:`P(m_i = 1) = q`.
+
+This module draws masks (four rules from the sources), stores them in one bit
+per entry, tests that samples of masks are i.i.d. Bernoulli (chi-square), and
+reads a mask back from a dropout layer's input and output (:func:`kept_mask`,
+:func:`dropout_summary`, :func:`shared_along`), whichever library applied it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .validation import check_probability
+from .validation import check_int, check_probability, check_real_array
 
 __all__ = [
     "MASK_METHODS",
     "ChiSquareResult",
+    "DropoutSummary",
     "PackedMask",
     "RngLike",
     "as_generator",
     "bernoulli_mask",
     "binomial_gof_test",
     "draw_mask",
+    "dropout_summary",
     "homogeneity_test",
     "kept_count_table",
+    "kept_mask",
     "pack_mask",
+    "shared_along",
     "unpack_mask",
 ]
 
@@ -32,7 +41,8 @@ RngLike = np.random.Generator | int | None
 
 
 def as_generator(rng: RngLike | np.random.SeedSequence = None) -> np.random.Generator:
-    """Turn ``rng`` (a Generator, an int seed or None) into a ``numpy.random.Generator``.
+    """Turn ``rng`` (a Generator, an int seed or None) into a
+    ``numpy.random.Generator``.
 
     A Generator is returned as it is, so successive calls advance the caller's stream.
     """
@@ -45,14 +55,16 @@ def as_generator(rng: RngLike | np.random.SeedSequence = None) -> np.random.Gene
     ):
         return np.random.default_rng(rng)
     raise TypeError(
-        f"rng must be a numpy.random.Generator, an int seed or None; got {type(rng).__name__}"
+        "rng must be a numpy.random.Generator, an int seed or None; "
+        f"got {type(rng).__name__}"
     )
 
 
 def bernoulli_mask(
     shape: int | Sequence[int], keep_prob: float, rng: RngLike = None
 ) -> np.ndarray:
-    """Draw a boolean mask with :math:`P(m_i = \\text{True}) = q` (``keep_prob``), independently.
+    """Draw a boolean mask with :math:`P(m_i = \\text{True}) = q` (``keep_prob``),
+    independently.
 
     The draw is :math:`m_i = [u_i < q]` with :math:`u_i \\sim U[0, 1)`, so
     :math:`q = 1` keeps everything and :math:`q = 0` drops everything, exactly.
@@ -72,9 +84,8 @@ MASK_METHODS = ("binomial", "uniform_gt_drop", "uniform_lt_keep", "torch_bernoul
 
 
 def _check_shape(shape: Any, name: str = "shape") -> tuple[int, ...]:
-    if isinstance(shape, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an int or a sequence of ints; got {shape!r}")
-    if isinstance(shape, (int, np.integer)):
+    """``shape`` as a tuple of sizes ``>= 0`` (an int is a 1-d shape)."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, (bool, np.bool_)):
         dims: tuple[Any, ...] = (shape,)
     else:
         try:
@@ -83,12 +94,7 @@ def _check_shape(shape: Any, name: str = "shape") -> tuple[int, ...]:
             raise TypeError(
                 f"{name} must be an int or a sequence of ints; got {shape!r}"
             ) from exc
-    for d in dims:
-        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
-            raise TypeError(f"{name} must contain only ints; got {shape!r}")
-        if d < 0:
-            raise ValueError(f"{name} must not contain negative sizes; got {shape!r}")
-    return tuple(int(d) for d in dims)
+    return tuple(check_int(d, f"{name} entries", 0) for d in dims)
 
 
 def draw_mask(
@@ -97,23 +103,29 @@ def draw_mask(
     method: str = "uniform_lt_keep",
     rng: RngLike = None,
 ) -> np.ndarray:
-    """Draw a boolean mask with :math:`P(m_i = \\text{True}) = q` (``keep_prob``) by one of four rules.
+    """Draw a boolean mask with :math:`P(m_i = \\text{True}) = q` (``keep_prob``) by one
+    of four rules.
 
     With :math:`p = 1 - q` the drop probability and :math:`u_i \\sim U[0, 1)`:
 
     ``"binomial"``
-        :math:`m_i \\sim \\mathrm{Binomial}(1, q)` via ``rng.binomial(1, q, shape)``, as the
-        Keras-style NumPy article does (NumPy returns int64 counts; converted to bool here).
+        :math:`m_i \\sim \\mathrm{Binomial}(1, q)` via ``rng.binomial(1, q, shape)``, as
+        the
+        Keras-style NumPy article does (NumPy returns int64 counts; converted to bool
+        here).
     ``"uniform_gt_drop"``
         :math:`m_i = [u_i > p]`, the comparison d2l uses (with ``torch.rand``). Since
-        :math:`P(u_i > p) = 1 - p = q` it has the right law, except that at :math:`p = 0`
-        a draw :math:`u_i = 0` (probability :math:`2^{-53}` per element here) is dropped.
+        :math:`P(u_i > p) = 1 - p = q` it has the right law, except that at :math:`p =
+        0`
+        a draw :math:`u_i = 0` (probability :math:`2^{-53}` per element here) is
+        dropped.
     ``"uniform_lt_keep"``
         :math:`m_i = [u_i < q]`, as Keras's NumPy backend and :func:`bernoulli_mask` do;
         exact at both ends (:math:`u_i < 1` always, :math:`u_i < 0` never).
     ``"torch_bernoulli"``
         ``torch.empty(shape, dtype=torch.bool).bernoulli_(q)``, PyTorch's own sampler,
-        driven by a ``torch.Generator`` seeded with one 63-bit integer drawn from ``rng``.
+        driven by a ``torch.Generator`` seeded with one 63-bit integer drawn from
+        ``rng``.
 
     All four give i.i.d. :math:`\\mathrm{Bernoulli}(q)` entries; they differ in cost
     and in the random stream, so equal seeds give different masks across methods.
@@ -139,18 +151,22 @@ def draw_mask(
 
 
 class PackedMask(NamedTuple):
-    """A boolean mask stored as bits: ``bits`` holds :math:`\\lceil n/8 \\rceil` bytes for ``n`` entries."""
+    """A boolean mask stored as bits: ``bits`` holds :math:`\\lceil n/8 \\rceil` bytes
+    for ``n`` entries.
+    """
 
     bits: np.ndarray
     shape: tuple[int, ...]
 
 
 def pack_mask(mask: Any) -> PackedMask:
-    """Store a boolean mask with one BIT per entry (``np.packbits``, big-endian bit order).
+    """Store a boolean mask with one BIT per entry (``np.packbits``, big-endian bit
+    order).
 
     A mask of :math:`n` entries costs :math:`\\lceil n/8 \\rceil` bytes instead of
     :math:`n` (bool) or :math:`4n` (float32). The shape is kept so that
-    :func:`unpack_mask` can drop the padding bits of the last byte. ``mask`` is not modified.
+    :func:`unpack_mask` can drop the padding bits of the last byte. ``mask`` is not
+    modified.
     """
     arr = np.asarray(mask)
     if arr.dtype != np.bool_:
@@ -169,19 +185,23 @@ def unpack_mask(packed: PackedMask) -> np.ndarray:
     bits = np.asarray(packed.bits)
     if bits.dtype != np.uint8 or bits.ndim != 1:
         raise TypeError(
-            f"packed.bits must be a 1-d uint8 array; got dtype {bits.dtype}, ndim {bits.ndim}"
+            "packed.bits must be a 1-d uint8 array; "
+            f"got dtype {bits.dtype}, ndim {bits.ndim}"
         )
     shape = _check_shape(packed.shape, "packed.shape")
     n = int(np.prod(shape, dtype=np.int64))
     if bits.size != -(-n // 8):
         raise ValueError(
-            f"packed.bits has {bits.size} bytes but a mask of shape {shape} needs {-(-n // 8)}"
+            f"packed.bits has {bits.size} bytes but a mask of shape {shape} "
+            f"needs {-(-n // 8)}"
         )
     return np.unpackbits(bits, count=n).astype(bool).reshape(shape)
 
 
 class ChiSquareResult(NamedTuple):
-    """A chi-square test: statistic, degrees of freedom, p-value and the tables it compared."""
+    """A chi-square test: statistic, degrees of freedom, p-value and the tables it
+    compared.
+    """
 
     statistic: float
     df: int
@@ -190,12 +210,15 @@ class ChiSquareResult(NamedTuple):
     expected: np.ndarray
 
 
-#: Smallest expected count the chi-square approximation is trusted with (Cochran's rule).
+# : Smallest expected count the chi-square approximation is trusted with (Cochran's
+# rule).
 MIN_EXPECTED = 5.0
 
 
 def kept_count_table(masks: Any) -> np.ndarray:
-    """For masks of shape ``(n_rows, k)``: how many rows keep exactly :math:`j` entries, :math:`j = 0..k`."""
+    """For masks of shape ``(n_rows, k)``: how many rows keep exactly :math:`j` entries,
+    :math:`j = 0..k`.
+    """
     arr = np.asarray(masks)
     if arr.dtype != np.bool_:
         raise TypeError(
@@ -209,11 +232,13 @@ def kept_count_table(masks: Any) -> np.ndarray:
 
 
 def binomial_gof_test(masks: Any, keep_prob: float) -> ChiSquareResult:
-    """Chi-square goodness-of-fit test of "rows of ``masks`` are i.i.d. :math:`\\mathrm{Bernoulli}(q)`".
+    """Chi-square goodness-of-fit test of "rows of ``masks`` are i.i.d.
+    :math:`\\mathrm{Bernoulli}(q)`".
 
     Under that hypothesis the number of kept entries in a row of :math:`k` is
     :math:`\\mathrm{Binomial}(k, q)`, so the :math:`k + 1` counts of
-    :func:`kept_count_table` are compared with :math:`n \\binom{k}{j} q^j (1-q)^{k-j}` by
+    :func:`kept_count_table` are compared with :math:`n \\binom{k}{j} q^j (1-q)^{k-j}`
+    by
     Pearson's statistic :math:`X^2 = \\sum_j (O_j - E_j)^2 / E_j`, which is
     asymptotically :math:`\\chi^2_k` (:math:`k + 1` cells, no fitted parameter).
     The test detects a wrong keep probability AND dependence between entries of a row
@@ -226,15 +251,17 @@ def binomial_gof_test(masks: Any, keep_prob: float) -> ChiSquareResult:
     q = check_probability(keep_prob, "keep_prob")
     if q in (0.0, 1.0):
         raise ValueError(
-            f"keep_prob must be strictly between 0 and 1 for this test; got {keep_prob!r}"
+            "keep_prob must be strictly between 0 and 1 for this test; "
+            f"got {keep_prob!r}"
         )
     observed = kept_count_table(masks)
     n_rows, k = int(observed.sum()), observed.size - 1
     expected = n_rows * stats.binom.pmf(np.arange(k + 1), k, q)
     if expected.min() < MIN_EXPECTED:
         raise ValueError(
-            f"an expected count is {expected.min():.2f} < {MIN_EXPECTED}: the chi-square approximation "
-            f"is unreliable; use more rows than n_rows={n_rows} or fewer columns than k={k}"
+            f"an expected count is {expected.min():.2f} < {MIN_EXPECTED}: the "
+            "chi-square approximation is unreliable; use more rows than "
+            f"n_rows={n_rows} or fewer columns than k={k}"
         )
     statistic = float(np.sum((observed - expected) ** 2 / expected))
     return ChiSquareResult(
@@ -243,10 +270,13 @@ def binomial_gof_test(masks: Any, keep_prob: float) -> ChiSquareResult:
 
 
 def homogeneity_test(mask_sets: Sequence[Any]) -> ChiSquareResult:
-    """Chi-square test that several mask samples (each ``(n_rows, k)``, same ``k``) share one law.
+    """Chi-square test that several mask samples (each ``(n_rows, k)``, same ``k``)
+    share one law.
 
-    Builds the :math:`r \\times (k+1)` table of :func:`kept_count_table` rows and applies
-    Pearson's test of homogeneity: :math:`E_{ij} = R_i C_j / N`, statistic asymptotically
+    Builds the :math:`r \\times (k+1)` table of :func:`kept_count_table` rows and
+    applies
+    Pearson's test of homogeneity: :math:`E_{ij} = R_i C_j / N`, statistic
+    asymptotically
     :math:`\\chi^2_{(r-1)k}` when all samples come from the same distribution. Needs at
     least two samples and every :math:`E_{ij} \\ge 5`.
     """
@@ -267,10 +297,104 @@ def homogeneity_test(mask_sets: Sequence[Any]) -> ChiSquareResult:
     )
     if expected.min() < MIN_EXPECTED:
         raise ValueError(
-            f"an expected count is {expected.min():.2f} < {MIN_EXPECTED}: use more rows per sample"
+            f"an expected count is {expected.min():.2f} < {MIN_EXPECTED}: "
+            "use more rows per sample"
         )
     statistic = float(np.sum((observed - expected) ** 2 / expected))
     df = (observed.shape[0] - 1) * (observed.shape[1] - 1)
     return ChiSquareResult(
         statistic, df, float(stats.chi2.sf(statistic, df)), observed, expected
     )
+
+
+# ---------------------------------------------------------------------------
+# Reading a mask back from a dropout layer's input and output
+# ---------------------------------------------------------------------------
+
+
+def kept_mask(x: Any, out: Any) -> np.ndarray:
+    """Which entries a dropout layer kept, read from its input ``x`` and output
+    ``out``: :math:`m_i = [\\text{out}_i \\ne 0]`.
+
+    An entry with :math:`x_i = 0` looks the same dropped or kept, so ``x`` must
+    have no zeros; ``ValueError`` otherwise, or if the shapes differ. Works for
+    any library's output converted to NumPy. Neither input is modified.
+    """
+    xa = check_real_array(x, "x")
+    outa = check_real_array(out, "out")
+    if xa.shape != outa.shape:
+        raise ValueError(
+            f"x and out must have the same shape; got {xa.shape} and {outa.shape}"
+        )
+    if np.any(xa == 0):
+        raise ValueError(
+            "x must have no zero entries: a zero input hides whether it was dropped"
+        )
+    return outa != 0
+
+
+class DropoutSummary(NamedTuple):
+    """What one application of dropout did to ``x``.
+
+    ``dropped_fraction`` is the share of entries set to 0; ``scale_min`` and
+    ``scale_max`` bound :math:`\\text{out}_i / x_i` over the kept entries (both
+    equal :math:`1/q` for exact inverted dropout; NaN when nothing was kept);
+    ``n`` is the number of entries.
+    """
+
+    dropped_fraction: float
+    scale_min: float
+    scale_max: float
+    n: int
+
+
+def dropout_summary(x: Any, out: Any) -> DropoutSummary:
+    """The dropped fraction and the scale of the kept entries of one dropout
+    application.
+
+    For inverted dropout with drop probability :math:`p`, the dropped fraction
+    of :math:`n` entries has mean :math:`p` and standard deviation
+    :math:`\\sqrt{p(1-p)/n}`, and every kept entry satisfies
+    :math:`\\text{out}_i / x_i = 1/(1-p)` up to rounding. ``x`` must have no
+    zeros (see :func:`kept_mask`). The ratios are computed in float64.
+    """
+    mask = kept_mask(x, out)
+    n = int(mask.size)
+    if n == 0:
+        raise ValueError("x must have at least one entry")
+    x64 = np.asarray(x, dtype=np.float64)
+    out64 = np.asarray(out, dtype=np.float64)
+    ratios = out64[mask] / x64[mask]
+    if ratios.size == 0:
+        lo = hi = float("nan")
+    else:
+        lo, hi = float(ratios.min()), float(ratios.max())
+    return DropoutSummary(float(1.0 - mask.mean()), lo, hi, n)
+
+
+def shared_along(mask: Any, axes: int | Sequence[int]) -> bool:
+    """True if ``mask`` is constant along every axis in ``axes``.
+
+    A mask drawn at a ``noise_shape`` with size 1 on an axis and broadcast to
+    the input is constant along that axis; an element-wise mask (almost
+    surely) is not. ``SpatialDropout2D`` on ``(N, H, W, C)`` inputs, for
+    example, gives masks shared along axes ``(1, 2)``. Negative axes count
+    from the end.
+    """
+    m = np.asarray(mask)
+    given: Any = axes
+    if isinstance(given, (int, np.integer)) and not isinstance(given, np.bool_):
+        given = (given,)
+    if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
+        raise TypeError(f"axes must be an int or a sequence of ints; got axes={axes!r}")
+    seq = tuple(given)
+    checked = [check_int(a, "axes entries", -m.ndim) for a in seq]
+    for a in checked:
+        if a >= m.ndim:
+            raise ValueError(f"axis {a} is out of range for a mask of rank {m.ndim}")
+    if m.size == 0:
+        return True
+    first = m
+    for a in checked:
+        first = np.take(first, [0], axis=a)
+    return bool(np.all(m == first))

@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 from dropout_lib import classic_dropout, dropout
 from dropout_lib.functional import resolve_noise_shape
 
-Z = 6.0  # tolerance in standard deviations for statistical assertions (two-sided P ~ 2e-9)
+Z = 5.5  # the course's one tolerance in standard deviations (two-sided P ~ 3.8e-8)
 
 float_dtypes = st.sampled_from([np.float16, np.float32, np.float64])
 int_dtypes = st.sampled_from([np.int8, np.int32, np.int64, np.uint8, np.bool_])

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import stats
 
+import dropout_lib
 from dropout_lib.masks import (
     MASK_METHODS,
     PackedMask,
@@ -16,17 +17,20 @@ from dropout_lib.masks import (
     bernoulli_mask,
     binomial_gof_test,
     draw_mask,
+    dropout_summary,
     homogeneity_test,
     kept_count_table,
+    kept_mask,
     pack_mask,
+    shared_along,
     unpack_mask,
 )
 
-Z = 6.0  # statistical tolerance in standard deviations (two-sided P ~ 2e-9)
+Z = 5.5  # the course's one tolerance (two-sided P ~ 3.8e-8)
 shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=9)
 
 
-# --- as_generator -------------------------------------------------------------------------
+# --- as_generator ---------------------------------------------------------------------
 
 
 def test_as_generator_returns_the_same_generator_object():
@@ -53,7 +57,7 @@ def test_as_generator_rejects_other_types(bad):
         as_generator(bad)
 
 
-# --- bernoulli_mask -----------------------------------------------------------------------
+# --- bernoulli_mask -------------------------------------------------------------------
 
 
 @settings(max_examples=100, deadline=None)
@@ -95,7 +99,7 @@ def test_bernoulli_mask_rejects_bad_keep_prob(q, exc):
         bernoulli_mask(3, q)
 
 
-# --- draw_mask ----------------------------------------------------------------------------
+# --- draw_mask ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("method", MASK_METHODS)
@@ -146,7 +150,7 @@ def test_draw_mask_rejects_bad_keep_prob():
         draw_mask(3, 1.01, "binomial")
 
 
-# --- bit packing --------------------------------------------------------------------------
+# --- bit packing ----------------------------------------------------------------------
 
 
 @settings(max_examples=200, deadline=None)
@@ -176,7 +180,7 @@ def test_unpack_mask_rejects_bad_input():
         unpack_mask(PackedMask(np.zeros(1, np.int64), (3,)))
 
 
-# --- chi-square tests ---------------------------------------------------------------------
+# --- chi-square tests -----------------------------------------------------------------
 
 
 def test_kept_count_table_counts_rows():
@@ -250,3 +254,67 @@ def test_chi_square_tests_refuse_small_expected_counts_and_bad_args():
         homogeneity_test([np.ones((100, 2), bool), np.ones((100, 3), bool)])
     with pytest.raises(ValueError, match="expected count"):
         homogeneity_test([draw_mask((20, 4), 0.5, "binomial", s) for s in range(2)])
+
+
+# --- kept_mask, dropout_summary, shared_along: reading a mask back --------------------
+
+
+def test_kept_mask_and_errors():
+    x = np.array([1.0, -2.0, 3.0])
+    out = np.array([2.0, 0.0, 6.0])
+    assert kept_mask(x, out).tolist() == [True, False, True]
+    with pytest.raises(ValueError, match="zero"):
+        kept_mask(np.array([0.0, 1.0]), np.array([0.0, 2.0]))
+    with pytest.raises(ValueError, match="shape"):
+        kept_mask(np.ones(3), np.ones(4))
+    with pytest.raises(TypeError, match="out"):
+        kept_mask(np.ones(2), np.array(["a", "b"]))
+
+
+def test_dropout_summary_exact_values():
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    out = np.array([0.0, 4.0, 0.0, 16.0])
+    s = dropout_summary(x, out)
+    assert (
+        s.dropped_fraction == 0.5
+        and s.scale_min == 2.0
+        and s.scale_max == 2.0
+        and s.n == 4
+    )
+    allgone = dropout_summary(x, np.zeros(4))
+    assert allgone.dropped_fraction == 1.0 and math.isnan(allgone.scale_min)
+
+
+def test_dropout_summary_does_not_mutate():
+    x = np.array([1.0, 2.0], dtype=np.float32)
+    out = np.array([0.0, 4.0], dtype=np.float32)
+    x0, out0 = x.copy(), out.copy()
+    dropout_summary(x, out)
+    assert np.array_equal(x, x0) and np.array_equal(out, out0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(p=st.floats(0.05, 0.95), seed=st.integers(0, 10_000))
+def test_summary_of_dropout_lib(p, seed):
+    x = np.full(20_000, 1.5)
+    s = dropout_summary(x, dropout_lib.dropout(x, p, rng=seed))
+    assert abs(s.dropped_fraction - p) <= Z * math.sqrt(p * (1 - p) / s.n)
+    assert s.scale_min == pytest.approx(1 / (1 - p), rel=1e-12)
+    assert s.scale_max == pytest.approx(1 / (1 - p), rel=1e-12)
+
+
+def test_shared_along():
+    m = np.zeros((2, 3, 4), dtype=bool)
+    m[0, :, 1] = True
+    assert shared_along(m, 1)
+    assert shared_along(m, (1,))
+    assert not shared_along(m, 2)
+    assert not shared_along(m, (0, 1))
+    assert shared_along(np.zeros((0, 3)), 0)
+    with pytest.raises(ValueError, match="out of range"):
+        shared_along(m, 3)
+    with pytest.raises(TypeError, match="axes"):
+        shared_along(m, "a")
+    with pytest.raises(TypeError, match="axes"):
+        shared_along(m, 1.5)
+    assert shared_along(m, -2) == shared_along(m, 1)

@@ -1,4 +1,13 @@
-"""Keras 3 next to ``dropout_lib``: the tutorial's model in both frameworks, and tools to compare them.
+"""Chapter 4 (Keras): Keras 3 next to ``dropout_lib``, and the tutorial's model in both.
+
+What only the Keras chapter needs: importing Keras on the torch backend, the
+accepted range of ``rate`` across Keras versions (:func:`keras_dropout_behaviour`,
+checked against the installed Keras by :func:`observed_keras_behaviour`), a probe
+that records the ``training`` flag Keras passes to its layers, and the tutorial's
+model trained over seeds in Keras (:func:`fit_tutorial_keras`) and in PyTorch
+(:func:`fit_tutorial_torch`), both returning :class:`dropout_lib.training.Run`
+objects with the same metric names. Reading a mask back from a layer's input and
+output is general and lives in :mod:`dropout_lib.masks`.
 
 Keras is imported lazily, inside the functions that need it, so ``import
 dropout_lib`` never requires Keras. Keras reads its backend once, at import:
@@ -14,33 +23,31 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal
 
 import numpy as np
 
-from .validation import check_probability, check_real_array
+from ..masks import dropout_summary
+from ..training import History, Run
+from ..validation import check_int, check_probability, check_seed
 
 __all__ = [
-    "DropoutSummary",
-    "TutorialResult",
-    "dropout_summary",
+    "KERAS_VERSIONS",
+    "THINNED_DRAWS",
     "fit_tutorial_keras",
     "fit_tutorial_torch",
     "import_keras",
     "keras_dropout_behaviour",
-    "kept_mask",
     "mlp_from_keras",
     "observed_keras_behaviour",
-    "shared_along",
     "training_flag_probe",
     "tutorial_keras_model",
 ]
 
+# --------------------------------------------------------------------------- import
 
-# --------------------------------------------------------------------------- Keras import
 
-
-def import_keras(backend: str = "torch"):
+def import_keras(backend: str = "torch") -> Any:
     """Import Keras 3 on ``backend`` (default ``"torch"``) and return the module.
 
     Keras chooses its backend when it is first imported, from the environment
@@ -53,165 +60,150 @@ def import_keras(backend: str = "torch"):
     requested = os.environ.setdefault("KERAS_BACKEND", backend)
     if requested != backend and "keras" not in sys.modules:
         raise RuntimeError(
-            f"KERAS_BACKEND is set to {requested!r} but backend={backend!r} was requested; "
-            "unset the variable or ask for the same backend"
+            f"KERAS_BACKEND is set to {requested!r} but backend={backend!r} was "
+            "requested; unset the variable or ask for the same backend"
         )
     import keras
 
     if keras.backend.backend() != backend:
         raise RuntimeError(
             f"keras was already imported with backend {keras.backend.backend()!r}; "
-            f"set KERAS_BACKEND={backend} before the first `import keras` (restart the kernel)"
+            f"set KERAS_BACKEND={backend} before the first `import keras` "
+            "(restart the kernel)"
         )
     return keras
 
 
-# --------------------------------------------------------------------------- rate semantics by version
+# --------------------------------------------------------------------------- rates
 
-Behaviour = str  # "raises" | "identity" | "zeros" | "dropout"
+#: The Keras releases whose ``Dropout`` rate rules differ, as table column labels.
+KERAS_VERSIONS = ("Keras 1", "Keras 2.0-2.3.1", "tf.keras 2.6-2.15", "Keras 3")
+
+Behaviour = Literal["raises", "call raises", "identity", "zeros", "dropout"]
 
 
 def keras_dropout_behaviour(
-    rate: float, version: int, *, training: bool = True
+    rate: float, version: str, *, training: bool = True
 ) -> Behaviour:
-    """What a Keras ``Dropout`` layer with this ``rate`` does, in Keras 1, 2 or 3.
+    """What a Keras ``Dropout`` layer with this ``rate`` does in one of
+    :data:`KERAS_VERSIONS`.
 
-    Returns one of ``"raises"`` (the constructor raises ``ValueError``),
-    ``"identity"`` (the input is returned unchanged), ``"zeros"`` (every entry
-    is zeroed) or ``"dropout"`` (inverted dropout: each entry is zeroed with
-    probability ``rate`` and the others are multiplied by :math:`1/(1-\\text{rate})`).
+    Returns ``"raises"`` (the constructor raises ``ValueError``), ``"call raises"``
+    (the layer is built but a training call raises), ``"identity"`` (the input
+    comes back unchanged), ``"zeros"`` (every entry is zeroed) or ``"dropout"``
+    (inverted dropout: each entry is zeroed with probability ``rate`` and the
+    others are multiplied by :math:`1/(1-\\text{rate})`).
 
-    * Keras 1 (``Dropout(p)``): the layer applied
-      ``K.in_train_phase(K.dropout(x, p), x)`` only when :math:`0 < p < 1`, and
-      returned ``x`` otherwise, without checking ``p``. (The backend function
-      ``K.dropout`` itself rejected levels outside :math:`[0, 1)`, but the layer
-      never called it with such a level.)
-    * Keras 2 (``Dropout(rate)``): the constructor silently clamped
-      ``rate = min(1, max(0, rate))``; the call kept the
+    * ``"Keras 1"`` (``Dropout(p)``, Keras 1.x, both backends): the layer applied
+      ``K.in_train_phase(K.dropout(x, p), x)`` only when :math:`0 < p < 1` and
+      returned ``x`` otherwise, without checking ``p``. (Only the Theano
+      backend's ``K.dropout`` rejected levels outside :math:`[0, 1)`, and the
+      layer never called it with such a level.)
+    * ``"Keras 2.0-2.3.1"`` (multi-backend Keras 2): the constructor silently
+      clamped ``rate = min(1, max(0, rate))``; the call kept the
       :math:`0 < \\text{rate} < 1` guard, so any rate :math:`\\ge 1` meant *no*
       dropout at all.
-    * Keras 3: the constructor raises ``ValueError`` unless
-      :math:`0 \\le \\text{rate} \\le 1` (NaN included); rate 0 is the identity and
-      rate 1 gives zeros.
+    * ``"tf.keras 2.6-2.15"`` (the Keras bundled with TensorFlow 2): the
+      constructor raises ``ValueError`` unless :math:`0 \\le \\text{rate} \\le 1`
+      (NaN included); rate 1 is accepted there, but ``tf.nn.dropout`` rejects it
+      when the layer is called in training.
+    * ``"Keras 3"``: the constructor raises ``ValueError`` unless
+      :math:`0 \\le \\text{rate} \\le 1` (NaN included); rate 0 is the identity
+      and rate 1 gives zeros.
 
     With ``training=False`` every version returns the input (if it constructs).
     """
-    if isinstance(version, bool) or version not in (1, 2, 3):
-        raise ValueError(f"version must be 1, 2 or 3; got version={version!r}")
+    if not isinstance(version, str) or version not in KERAS_VERSIONS:
+        raise ValueError(f"version must be one of {KERAS_VERSIONS}; got {version!r}")
     if isinstance(rate, (bool, np.bool_)) or not isinstance(
         rate, (int, float, np.integer, np.floating)
     ):
         raise TypeError(f"rate must be a real number; got rate={rate!r}")
     r = float(rate)
-    if version == 3:
+    if version in ("tf.keras 2.6-2.15", "Keras 3"):
         if not 0.0 <= r <= 1.0:  # False for NaN too
             return "raises"
         if not training or r == 0.0:
             return "identity"
-        return "zeros" if r == 1.0 else "dropout"
-    if version == 2:
+        if r == 1.0:
+            return "zeros" if version == "Keras 3" else "call raises"
+        return "dropout"
+    if version == "Keras 2.0-2.3.1":
         r = min(1.0, max(0.0, r))  # NaN: max(0.0, nan) is 0.0
     if training and 0.0 < r < 1.0:
         return "dropout"
     return "identity"
 
 
-# --------------------------------------------------------------------------- reading a mask back
+def observed_keras_behaviour(rate: float, *, training: bool = True) -> Behaviour:
+    """What the INSTALLED ``keras.layers.Dropout(rate)`` does, in the vocabulary
+    of :func:`keras_dropout_behaviour`.
 
-
-def kept_mask(x: Any, out: Any) -> np.ndarray:
-    """Recover which entries a dropout layer kept, from its input ``x`` and output ``out``.
-
-    Entry :math:`i` counts as kept when :math:`\\text{out}_i \\ne 0`. Entries where
-    :math:`x_i = 0` are ambiguous (dropped and kept look alike), so ``x`` must
-    have no zeros; ``ValueError`` otherwise, or if the shapes differ.
+    Constructs the layer (``"raises"`` on ``ValueError``) and applies it once to
+    a fixed 40 x 100 input without zeros (``"call raises"`` on an exception):
+    ``"identity"`` if the output equals the input, ``"zeros"`` if it is all
+    zeros, ``"dropout"`` if some entries are zeroed and every kept entry is
+    :math:`x_i / (1 - \\text{rate})` to float32 precision. Any other output
+    raises ``RuntimeError``.
     """
-    x = check_real_array(x, "x")
-    out = check_real_array(out, "out")
-    if x.shape != out.shape:
-        raise ValueError(
-            f"x and out must have the same shape; got {x.shape} and {out.shape}"
-        )
-    if np.any(x == 0):
-        raise ValueError(
-            "x must have no zero entries: a zero input hides whether it was dropped"
-        )
-    return out != 0
-
-
-class DropoutSummary(NamedTuple):
-    """What one application of dropout did to ``x``.
-
-    ``dropped_fraction`` is the share of entries set to 0; ``scale_min`` and
-    ``scale_max`` bound :math:`\\text{out}_i / x_i` over the kept entries (both
-    equal :math:`1/q` for exact inverted dropout; NaN when nothing was kept);
-    ``n`` is the number of entries.
-    """
-
-    dropped_fraction: float
-    scale_min: float
-    scale_max: float
-    n: int
-
-
-def dropout_summary(x: Any, out: Any) -> DropoutSummary:
-    """Summarise one dropout application: the dropped fraction and the scale of the kept entries.
-
-    For inverted dropout with drop probability :math:`p`, the dropped fraction
-    of :math:`n` entries has mean :math:`p` and standard deviation
-    :math:`\\sqrt{p(1-p)/n}`, and every kept entry satisfies
-    :math:`\\text{out}_i / x_i = 1/(1-p)` up to rounding. ``x`` must have no
-    zeros (see :func:`kept_mask`). The ratios are computed in float64.
-    """
-    mask = kept_mask(x, out)
-    x64 = np.asarray(x, dtype=np.float64)
-    out64 = np.asarray(out, dtype=np.float64)
-    n = int(mask.size)
-    if n == 0:
-        raise ValueError("x must have at least one entry")
-    ratios = out64[mask] / x64[mask]
-    if ratios.size == 0:
-        lo = hi = float("nan")
-    else:
-        lo, hi = float(ratios.min()), float(ratios.max())
-    return DropoutSummary(float(1.0 - mask.mean()), lo, hi, n)
-
-
-def shared_along(mask: Any, axes: int | Sequence[int]) -> bool:
-    """True if ``mask`` is constant along every axis in ``axes``.
-
-    A mask drawn at a ``noise_shape`` with size 1 on an axis and broadcast to
-    the input is constant along that axis; an element-wise mask (almost
-    surely) is not. ``SpatialDropout2D`` on ``(N, H, W, C)`` inputs, for
-    example, gives masks shared along axes ``(1, 2)``.
-    """
-    m = np.asarray(mask)
-    if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
-        axes = (int(axes),)
+    keras = import_keras()
     try:
-        axes = tuple(axes)
-    except TypeError as exc:
-        raise TypeError(
-            f"axes must be an int or a sequence of ints; got axes={axes!r}"
-        ) from exc
-    if any(
-        isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer))
-        for a in axes
+        layer = keras.layers.Dropout(rate, seed=0)
+    except ValueError:
+        return "raises"
+    x = np.linspace(1.0, 2.0, 4000, dtype=np.float32).reshape(40, 100)
+    try:
+        out = np.asarray(keras.ops.convert_to_numpy(layer(x, training=training)))
+    except Exception:  # a training call that fails, whatever the backend raises
+        return "call raises"
+    if np.array_equal(out, x):
+        return "identity"
+    if np.all(out == 0):
+        return "zeros"
+    s = dropout_summary(x, out)
+    q = 1.0 - float(rate)
+    if (
+        0 < s.dropped_fraction < 1
+        and abs(s.scale_min * q - 1) < 1e-6
+        and abs(s.scale_max * q - 1) < 1e-6
     ):
-        raise TypeError(f"axes must be an int or a sequence of ints; got axes={axes!r}")
-    axes = tuple(int(a) for a in axes)
-    for a in axes:
-        if not -m.ndim <= a < m.ndim:
-            raise ValueError(f"axis {a} is out of range for a mask of rank {m.ndim}")
-    if m.size == 0:
-        return True
-    first = m
-    for a in axes:
-        first = np.take(first, [0], axis=a)
-    return bool(np.all(m == first))
+        return "dropout"
+    raise RuntimeError(f"unrecognised Dropout output for rate={rate!r}: {s}")
 
 
-# --------------------------------------------------------------------------- the tutorial's experiment
+def training_flag_probe(name: str = "probe") -> Any:
+    """A Keras layer that returns its input and records the ``training`` flag of
+    each real call.
+
+    ``layer.seen`` lists the flag of every call on real data, in order. Calls
+    Keras makes while tracing shapes (on symbolic tensors, or on PyTorch's
+    ``meta`` device) are not recorded. Put it in a model to see what ``fit``,
+    ``evaluate`` and ``predict`` pass to the layers: every ``Dropout`` layer
+    receives the same flag.
+    """
+    keras = import_keras()
+
+    class TrainingFlagProbe(keras.layers.Layer):  # type: ignore[name-defined]
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.seen: list[bool | None] = []
+
+        def call(self, inputs: Any, training: bool | None = None) -> Any:
+            symbolic = (
+                isinstance(inputs, keras.KerasTensor)
+                or getattr(getattr(inputs, "device", None), "type", None) == "meta"
+            )
+            if not symbolic:
+                self.seen.append(training)
+            return inputs
+
+        def compute_output_shape(self, input_shape: Any) -> Any:
+            return input_shape
+
+    return TrainingFlagProbe(name=name)
+
+
+# --------------------------------------------------------------------------- tutorial
 
 
 def tutorial_keras_model(
@@ -221,8 +213,9 @@ def tutorial_keras_model(
     *,
     seed: int = 0,
     learning_rate: float = 1e-3,
-):
-    """The tutorial's Keras model, compiled: ``Dense(64, relu) -> Dropout -> Dense(64, relu) -> Dropout -> Dense(1, sigmoid)``.
+) -> Any:
+    """The tutorial's Keras model, compiled:
+    ``Dense(64, relu) -> Dropout -> Dense(64, relu) -> Dropout -> Dense(1, sigmoid)``.
 
     Adam (``learning_rate``), binary cross-entropy on the sigmoid output,
     accuracy as the metric. Every source of randomness is seeded from ``seed``:
@@ -231,22 +224,18 @@ def tutorial_keras_model(
     """
     keras = import_keras()
     rate = check_probability(rate, "rate")
-    hidden = list(hidden)
-    if any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
-        raise ValueError(
-            f"hidden widths must be positive integers; got hidden={hidden!r}"
-        )
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got seed={seed!r}")
-    layers: list = [keras.Input(shape=(in_features,))]
-    for i, width in enumerate(hidden):
+    in_features = check_int(in_features, "in_features", 1)
+    widths = [check_int(h, "hidden widths", 1) for h in hidden]
+    seed = check_seed(seed)
+    layers: list[Any] = [keras.Input(shape=(in_features,))]
+    for i, width in enumerate(widths):
         init = keras.initializers.GlorotUniform(seed=seed * 1000 + i)
         layers.append(
             keras.layers.Dense(width, activation="relu", kernel_initializer=init)
         )
         if rate > 0:
             layers.append(keras.layers.Dropout(rate, seed=seed * 1000 + 100 + i))
-    out_init = keras.initializers.GlorotUniform(seed=seed * 1000 + len(hidden))
+    out_init = keras.initializers.GlorotUniform(seed=seed * 1000 + len(widths))
     layers.append(
         keras.layers.Dense(1, activation="sigmoid", kernel_initializer=out_init)
     )
@@ -259,158 +248,164 @@ def tutorial_keras_model(
     return model
 
 
-class TutorialResult(NamedTuple):
-    """One training run: the per-epoch :class:`~dropout_lib.training.History` and final accuracies.
-
-    History names: ``train_loss``/``train_acc`` (averaged over the epoch with
-    dropout ON) and ``val_loss``/``val_acc`` (dropout OFF). ``train_eval_acc``
-    is the trained network's accuracy on the training rows with dropout OFF, and
-    ``train_thinned_acc`` the same final weights' accuracy on the same rows with
-    dropout ON (averaged over ``THINNED_DRAWS`` independent masks per row).
-    """
-
-    history: Any
-    test_acc: float
-    train_eval_acc: float
-    train_thinned_acc: float
-
-
-#: Mask draws averaged in :attr:`TutorialResult.train_thinned_acc`.
+#: Mask draws averaged in ``run.extra["train_thinned_acc"]``.
 THINNED_DRAWS = 10
 
+_SPLITS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 
-def _keras_history(h) -> Any:
-    from .training import History
 
-    names = {
-        "loss": "train_loss",
-        "accuracy": "train_acc",
-        "val_loss": "val_loss",
-        "val_accuracy": "val_acc",
-    }
-    out = History()
-    for k, v in h.history.items():
-        if k in names:
-            out.metrics[names[k]] = [float(a) for a in v]
-    return out
+def _float32_splits(data: Any) -> list[np.ndarray]:
+    return [np.asarray(getattr(data, name), dtype=np.float32) for name in _SPLITS]
+
+
+def _bce_and_accuracy(prob: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Binary cross-entropy (probabilities clipped to ``[1e-7, 1 - 1e-7]``, as
+    Keras does) and accuracy at threshold 0.5."""
+    p = np.clip(prob.astype(np.float64).ravel(), 1e-7, 1 - 1e-7)
+    t = y.astype(np.float64).ravel()
+    loss = -float(np.mean(t * np.log(p) + (1 - t) * np.log1p(-p)))
+    return loss, float(np.mean((p > 0.5) == (t > 0.5)))
 
 
 def fit_tutorial_keras(
     data: Any,
+    seeds: Sequence[int],
     *,
-    seed: int = 0,
     rate: float = 0.5,
     epochs: int = 20,
     batch_size: int = 32,
-) -> TutorialResult:
-    """Train :func:`tutorial_keras_model` with ``model.fit`` and evaluate it with ``model.evaluate``.
+) -> list[Run]:
+    """Train :func:`tutorial_keras_model` with ``model.fit``, once per seed.
 
-    ``data`` holds ``x_train, y_train, x_val, y_val, x_test, y_test`` (for example
-    :func:`dropout_lib.data.synthetic_classification`); labels are cast to
-    float32. ``keras.utils.set_random_seed(seed)`` fixes the shuffling of the
-    batches; weights and masks are seeded by the model itself. The validation
-    rows are passed as ``validation_data``, so both frameworks see the same rows.
+    ``data`` holds ``x_train, y_train, x_val, y_val, x_test, y_test`` (for
+    example chapter 1's synthetic split). For each seed,
+    ``keras.utils.set_random_seed(seed)`` fixes the batch order; weights and
+    masks are seeded by the model itself. The validation rows are passed as
+    ``validation_data``. Each :class:`~dropout_lib.training.Run` has the
+    history ``train_loss``/``train_acc`` (as ``fit`` logs them, dropout ON),
+    ``val_*``, ``test_*`` and ``train_eval_*`` (the full network on the training
+    rows, dropout OFF) after every epoch, the trained Keras model, and
+    ``extra["train_thinned_acc"]``: the final weights' accuracy on the training
+    rows with dropout ON, averaged over :data:`THINNED_DRAWS` masks.
     """
     keras = import_keras()
-    keras.utils.set_random_seed(seed)
-    f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
-    x_tr, y_tr, x_val, y_val, x_te, y_te = (
-        f32(a)
-        for a in (
-            data.x_train,
-            data.y_train,
-            data.x_val,
-            data.y_val,
-            data.x_test,
-            data.y_test,
-        )
-    )
-    model = tutorial_keras_model(x_tr.shape[1], (64, 64), rate, seed=seed)
-    h = model.fit(
-        x_tr,
-        y_tr,
-        validation_data=(x_val, y_val),
-        epochs=epochs,
-        batch_size=batch_size,
-        verbose=0,
-    )
-    _, test_acc = model.evaluate(x_te, y_te, verbose=0)
-    _, train_acc = model.evaluate(x_tr, y_tr, verbose=0)
-    thinned = np.mean(
-        [
-            np.mean(
-                (
-                    np.asarray(
-                        keras.ops.convert_to_numpy(model(x_tr, training=True))
-                    ).ravel()
-                    > 0.5
+    seeds = [check_seed(s, "seeds entries") for s in seeds]
+    epochs = check_int(epochs, "epochs", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
+    x_tr, y_tr, x_val, y_val, x_te, y_te = _float32_splits(data)
+    to_np = keras.ops.convert_to_numpy
+
+    class _EvalSets(keras.callbacks.Callback):  # type: ignore[name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.history = History()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            record = {}
+            for name, (x, y) in (("test", (x_te, y_te)), ("train_eval", (x_tr, y_tr))):
+                prob = np.asarray(to_np(self.model(x, training=False)))
+                record[f"{name}_loss"], record[f"{name}_acc"] = _bce_and_accuracy(
+                    prob, y
                 )
-                == (y_tr > 0.5)
-            )
-            for _ in range(THINNED_DRAWS)
-        ]
-    )
-    return TutorialResult(
-        _keras_history(h), float(test_acc), float(train_acc), float(thinned)
-    )
+            self.history.append(**record)
+
+    runs = []
+    for seed in seeds:
+        keras.utils.set_random_seed(seed)
+        model = tutorial_keras_model(x_tr.shape[1], (64, 64), rate, seed=seed)
+        extra = _EvalSets()
+        fitted = model.fit(
+            x_tr,
+            y_tr,
+            validation_data=(x_val, y_val),
+            epochs=epochs,
+            batch_size=batch_size,
+            verbose=0,
+            callbacks=[extra],
+        )
+        names = {"loss": "train_loss", "accuracy": "train_acc"}
+        names |= {"val_loss": "val_loss", "val_accuracy": "val_acc"}
+        history = History()
+        for key, values in fitted.history.items():
+            if key in names:
+                history.metrics[names[key]] = [float(v) for v in values]
+        history.metrics.update(extra.history.metrics)
+        thinned = np.mean(
+            [
+                _bce_and_accuracy(np.asarray(to_np(model(x_tr, training=True))), y_tr)[
+                    1
+                ]
+                for _ in range(THINNED_DRAWS)
+            ]
+        )
+        runs.append(
+            Run("Keras 3", seed, history, model, {"train_thinned_acc": float(thinned)})
+        )
+    return runs
 
 
 def fit_tutorial_torch(
     data: Any,
+    seeds: Sequence[int],
     *,
-    seed: int = 0,
     rate: float = 0.5,
     epochs: int = 20,
     batch_size: int = 32,
-) -> TutorialResult:
-    """The same experiment in PyTorch: ``MLP(20, [64, 64], 1, rate)`` trained by :func:`dropout_lib.training.train`.
+) -> list[Run]:
+    """The same experiment in PyTorch: ``MLP(20, [64, 64], 1, rate)`` trained by
+    :func:`dropout_lib.training.run_seeds`.
 
-    Same ``data``, epochs and batch size as :func:`fit_tutorial_keras`;
-    ``torch.manual_seed(seed)`` sets the initial weights and the masks, and
-    ``seed`` the batch order.
+    Same ``data``, epochs, batch size and metric names as
+    :func:`fit_tutorial_keras`. ``run_seeds`` seeds torch's generator with each
+    seed (initial weights and masks) and the batch order.
 
     Each framework keeps its own defaults: PyTorch's ``Linear`` initialisation,
-    ``Adam(lr=1e-3)`` with ``eps=1e-8`` (Keras: ``1e-7``), and the loss on logits
-    (``BCEWithLogitsLoss``) instead of on sigmoid probabilities.
+    ``Adam(lr=1e-3)`` with ``eps=1e-8`` (Keras: ``1e-7``), and the loss on
+    logits (``BCEWithLogitsLoss``) instead of on sigmoid probabilities.
     """
     import torch
 
-    from .models import MLP
-    from .training import evaluate, to_tensors, train
+    from ..models import MLP
+    from ..training import evaluate, run_seeds, to_tensors
 
-    f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
-    torch.manual_seed(seed)
-    model = MLP(data.x_train.shape[1], [64, 64], 1, rate)
+    x_tr, y_tr, x_val, y_val, x_te, y_te = _float32_splits(data)
+    x, y = to_tensors(x_tr, y_tr)
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x, y = to_tensors(f32(data.x_train), f32(data.y_train))
-    val = to_tensors(f32(data.x_val), f32(data.y_val))
-    hist = train(
-        model,
+
+    def build(seed: int) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+        model = MLP(x_tr.shape[1], [64, 64], 1, rate)
+        return model, torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    runs = run_seeds(
+        build,
+        seeds,
         x,
         y,
+        config="PyTorch",
         loss_fn=loss_fn,
-        optimizer=opt,
         epochs=epochs,
         batch_size=batch_size,
-        eval_sets={"val": val},
-        seed=seed,
+        eval_sets={
+            "val": to_tensors(x_val, y_val),
+            "test": to_tensors(x_te, y_te),
+            "train_eval": (x, y),
+        },
     )
-    device = next(model.parameters()).device
-    xt, yt = to_tensors(f32(data.x_test), f32(data.y_test))
-    _, test_acc = evaluate(model, xt.to(device), yt.to(device), loss_fn)
-    _, train_acc = evaluate(model, x.to(device), y.to(device), loss_fn)
-    thinned = np.mean(
-        [
-            evaluate(model, x.to(device), y.to(device), loss_fn, dropout_on=True)[1]
+    for run in runs:
+        model = run.model
+        if model is None:  # run_seeds keeps the models by default
+            raise RuntimeError("run_seeds did not keep the trained model")
+        thinned = [
+            evaluate(model, x, y, loss_fn, dropout_on=True)[1]
             for _ in range(THINNED_DRAWS)
         ]
-    )
-    return TutorialResult(hist, float(test_acc), float(train_acc), float(thinned))
+        run.extra["train_thinned_acc"] = float(np.mean(thinned))
+    return runs
 
 
-def mlp_from_keras(keras_model, rate: float | None = None):
-    """A :class:`dropout_lib.models.MLP` holding a copy of a Keras ``Dense`` stack's weights.
+def mlp_from_keras(keras_model: Any, rate: float | None = None) -> Any:
+    """A :class:`dropout_lib.models.MLP` holding a copy of a Keras ``Dense``
+    stack's weights.
 
     Keras stores a ``Dense`` kernel as ``(in, out)`` and computes :math:`xW + b`;
     ``torch.nn.Linear`` stores ``(out, in)`` and computes :math:`xW^\\top + b`,
@@ -422,9 +417,9 @@ def mlp_from_keras(keras_model, rate: float | None = None):
     """
     import torch
 
-    keras = import_keras()
-    from .models import MLP
+    from ..models import MLP
 
+    keras = import_keras()
     dense = [
         layer for layer in keras_model.layers if isinstance(layer, keras.layers.Dense)
     ]
@@ -443,69 +438,7 @@ def mlp_from_keras(keras_model, rate: float | None = None):
     mlp = MLP(int(kernels[0].shape[0]), hidden, int(kernels[-1].shape[1]), rate)
     linears = [m for m in mlp if isinstance(m, torch.nn.Linear)]
     with torch.no_grad():
-        for lin, k, b in zip(linears, kernels, biases):
+        for lin, k, b in zip(linears, kernels, biases, strict=True):
             lin.weight.copy_(torch.from_numpy(k.T.copy()))
             lin.bias.copy_(torch.from_numpy(b.copy()))
     return mlp.eval()
-
-
-def training_flag_probe(name: str = "probe"):
-    """A Keras layer that returns its input and records the ``training`` flag of each real call.
-
-    ``layer.seen`` lists the flag of every call on real data, in order. Calls
-    Keras makes while tracing shapes (on symbolic tensors, or on PyTorch's
-    ``meta`` device) are not recorded. Put it in a model to see what ``fit``,
-    ``evaluate`` and ``predict`` pass to the layers: every ``Dropout`` layer
-    receives the same flag.
-    """
-    keras = import_keras()
-
-    class TrainingFlagProbe(keras.layers.Layer):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.seen: list = []
-
-        def call(self, inputs, training=None):
-            symbolic = (
-                isinstance(inputs, keras.KerasTensor)
-                or getattr(getattr(inputs, "device", None), "type", None) == "meta"
-            )
-            if not symbolic:
-                self.seen.append(training)
-            return inputs
-
-        def compute_output_shape(self, input_shape):
-            return input_shape
-
-    return TrainingFlagProbe(name=name)
-
-
-def observed_keras_behaviour(rate: float, *, training: bool = True) -> Behaviour:
-    """What the INSTALLED ``keras.layers.Dropout(rate)`` does, in the vocabulary of :func:`keras_dropout_behaviour`.
-
-    Constructs the layer (``"raises"`` on ``ValueError``) and applies it once to
-    a fixed 40 x 100 input without zeros: ``"identity"`` if the output equals
-    the input, ``"zeros"`` if it is all zeros, ``"dropout"`` if some entries are
-    zeroed and every kept entry is :math:`x_i / (1 - \\text{rate})` to float32
-    precision. Anything else raises ``AssertionError``.
-    """
-    keras = import_keras()
-    try:
-        layer = keras.layers.Dropout(rate, seed=0)
-    except ValueError:
-        return "raises"
-    x = np.linspace(1.0, 2.0, 4000, dtype=np.float32).reshape(40, 100)
-    out = np.asarray(keras.ops.convert_to_numpy(layer(x, training=training)))
-    if np.array_equal(out, x):
-        return "identity"
-    if np.all(out == 0):
-        return "zeros"
-    s = dropout_summary(x, out)
-    q = 1.0 - float(rate)
-    if (
-        0 < s.dropped_fraction < 1
-        and abs(s.scale_min * q - 1) < 1e-6
-        and abs(s.scale_max * q - 1) < 1e-6
-    ):
-        return "dropout"
-    raise AssertionError(f"unrecognised Dropout output for rate={rate!r}: {s}")
