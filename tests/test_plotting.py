@@ -1,15 +1,15 @@
 """Tests for dropout_lib.plotting: learning curves with mean ± std bands."""
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from dropout_lib.plotting import mean_std_band, metric_label, plot_history
+from dropout_lib.stats import mean_sd
+from dropout_lib.training import History, Run
 
 matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from dropout_lib.plotting import mean_std_band, metric_label, plot_history  # noqa: E402
-from dropout_lib.training import History  # noqa: E402
 
 
 def hist(values, name="val_acc", other="train_acc"):
@@ -29,13 +29,23 @@ def test_mean_std_band():
     mean, std = mean_std_band([[1.0, 2.0], [3.0, 6.0]])
     np.testing.assert_allclose(mean, [2.0, 4.0])
     np.testing.assert_allclose(std, [np.sqrt(2.0), np.sqrt(8.0)])  # ddof = 1
-    mean, std = mean_std_band([1.0, 2.0, 3.0])
-    np.testing.assert_allclose(mean, [1.0, 2.0, 3.0])
-    np.testing.assert_array_equal(std, 0.0)
+    with pytest.raises(ValueError, match="at least 2 runs"):
+        mean_std_band([[1.0, 2.0, 3.0]])  # one run has no spread: not 0, not NaN
+    with pytest.raises(ValueError):
+        mean_std_band([1.0, 2.0, 3.0])
     with pytest.raises(ValueError):
         mean_std_band(np.zeros((0, 3)))
     with pytest.raises(ValueError):
         mean_std_band(np.zeros((2, 2, 2)))
+
+
+def test_mean_std_band_is_mean_sd_per_point():
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(5, 7))
+    mean, std = mean_std_band(v)
+    for e in range(7):
+        s = mean_sd(v[:, e])
+        assert mean[e] == s.mean and std[e] == s.sd
 
 
 def test_mean_std_band_does_not_modify_input():
@@ -46,7 +56,8 @@ def test_mean_std_band_does_not_modify_input():
 
 
 def test_metric_label():
-    assert metric_label("train_acc") == "train accuracy (dropout on)"
+    assert metric_label("train_acc") == "train accuracy (logged while training)"
+    assert "dropout" not in metric_label("train_loss")
     assert metric_label("foo_bar") == "foo bar"
     with pytest.raises(TypeError):
         metric_label(3)
@@ -82,8 +93,8 @@ def test_mapping_colours_and_labels():
     )
     assert out is ax
     assert len(ax.lines) == 4
-    labels = [l.get_label() for l in ax.lines]
-    assert labels[0] == "p = 0: train accuracy (dropout on)"
+    labels = [line.get_label() for line in ax.lines]
+    assert labels[0] == "p = 0: train accuracy (logged while training)"
     assert labels[3] == "p = 0.5: validation accuracy"
     assert ax.lines[0].get_linestyle() != ax.lines[1].get_linestyle()
     assert matplotlib.colors.same_color(ax.lines[2].get_color(), "red")
@@ -101,3 +112,20 @@ def test_rejects_bad_metrics_and_missing_metric():
         plot_history(hist([0.1]), [])
     with pytest.raises(KeyError):
         plot_history(hist([0.1]), "nope")
+
+
+def test_runs_are_accepted_and_labels_override():
+    runs = [Run("a", s, hist([0.5, 0.6 + s / 10])) for s in range(3)]
+    ax = plot_history(
+        {"p = 0": runs}, "train_acc", labels={"train_acc": "logged train accuracy"}
+    )
+    assert ax.lines[0].get_label() == "p = 0: logged train accuracy"
+    assert len(ax.collections) == 1
+
+
+def test_epoch_ticks_are_integers():
+    ax = plot_history(
+        [hist(np.linspace(0.5, 0.9, 10)), hist(np.linspace(0.4, 0.9, 10))], "val_acc"
+    )
+    ticks = [t for t in ax.get_xticks() if 1 <= t <= 10]
+    assert ticks and all(float(t).is_integer() for t in ticks)
