@@ -1,8 +1,9 @@
-"""The chapter-1 checkers accept the reference solutions and reject typical wrong answers."""
+"""The chapter-1 checkers accept reference solutions and reject typical wrong answers."""
 
 import numpy as np
 import pytest
 
+from dropout_lib.exercises._checking import CheckFailed
 from dropout_lib.exercises.overfitting import (
     check_early_stopping,
     check_param_count,
@@ -37,16 +38,17 @@ def test_param_count_accepts_reference_and_equivalent_forms():
     "wrong, hint",
     [
         (
-            lambda a, h, b: sum(x * y for x, y in zip([a, *h], [*h, b])),
+            lambda a, h, b: sum(x * y for x, y in zip([a, *h], [*h, b], strict=True)),
             "biases are missing",
         ),
         (
-            lambda a, h, b: sum((x + 1) * y for x, y in zip([a, *h], h)),
+            lambda a, h, b: sum((x + 1) * y for x, y in zip([a, *h], h, strict=False)),
             "output layer",
         ),  # forgets the output layer
         (
             lambda a, h, b: (
-                sum((x + 1) * y for x, y in zip([a, *h], [*h, b])) + 2 * len(h)
+                sum((x + 1) * y for x, y in zip([a, *h], [*h, b], strict=True))
+                + 2 * len(h)
             ),
             "output layer",
         ),
@@ -54,7 +56,7 @@ def test_param_count_accepts_reference_and_equivalent_forms():
     ],
 )
 def test_param_count_rejects_typical_mistakes(wrong, hint):
-    with pytest.raises(AssertionError, match=hint):
+    with pytest.raises(CheckFailed, match=hint):
         check_param_count(wrong)
 
 
@@ -62,8 +64,40 @@ def test_param_count_reports_exceptions():
     def broken(a, h, b):
         raise RuntimeError("boom")
 
-    with pytest.raises(AssertionError, match="boom"):
+    with pytest.raises(CheckFailed, match="boom"):
         check_param_count(broken)
+
+
+def test_checkers_reject_non_callables_with_type_error():
+    with pytest.raises(TypeError):
+        check_param_count(3)
+    with pytest.raises(TypeError):
+        check_early_stopping("f")
+
+
+def test_early_stopping_reports_exceptions_and_bad_returns():
+    def broken(losses, patience):
+        raise ZeroDivisionError("oops")
+
+    with pytest.raises(CheckFailed, match="ZeroDivisionError: oops"):
+        check_early_stopping(broken)
+    with pytest.raises(CheckFailed, match="pair"):
+        check_early_stopping(lambda losses, patience: None)
+
+
+@pytest.mark.parametrize(
+    "args", [(0, [4], 1), (3, [0], 1), (3, [4], 2.0), (True, [], 1)]
+)
+def test_reference_param_count_rejects_bad_widths(args):
+    with pytest.raises((TypeError, ValueError)):
+        reference_param_count(*args)
+
+
+def test_reference_early_stopping_rejects_bad_patience():
+    with pytest.raises(ValueError):
+        reference_early_stopping([1.0, 0.9], 0)
+    with pytest.raises(TypeError):
+        reference_early_stopping([1.0, 0.9], 1.5)
 
 
 # ------------------------------------------------------------ early stopping
@@ -135,5 +169,5 @@ def off_by_one_stop(losses, patience):
     ],
 )
 def test_early_stopping_rejects_typical_mistakes(wrong, hint):
-    with pytest.raises(AssertionError, match=hint):
+    with pytest.raises(CheckFailed, match=hint):
         check_early_stopping(wrong)

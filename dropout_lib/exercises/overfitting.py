@@ -1,7 +1,10 @@
 """Checkers for the exercises of chapter 1 (overfitting).
 
-Each checker calls the learner's function on cases with known answers and
-returns True, or raises ``AssertionError`` naming the case that failed and a hint.
+Each checker calls the learner's function through :mod:`._checking` on cases
+with known answers and returns True, or raises
+:class:`~dropout_lib.exercises._checking.CheckFailed` naming the case that
+failed and a hint. A learner's exception is reported the same way. No check
+uses ``assert``, so the checkers work under ``python -O`` too.
 """
 
 from __future__ import annotations
@@ -9,39 +12,48 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable, Sequence
 
+from ..validation import check_int
+from ._checking import call_learner, fail, require_callable
+
 __all__ = [
-    "reference_param_count",
-    "reference_early_stopping",
-    "check_param_count",
     "check_early_stopping",
+    "check_param_count",
+    "reference_early_stopping",
+    "reference_param_count",
 ]
 
 
 def reference_param_count(
     in_features: int, hidden: Sequence[int], out_features: int
 ) -> int:
-    """Number of trainable parameters of a fully connected net ``in -> hidden... -> out``.
+    """Number of trainable parameters of a fully connected net
+    ``in -> hidden... -> out``.
 
     A ``Linear(a, b)`` layer has a weight matrix :math:`b \\times a` and a bias of
     length :math:`b`, so :math:`(a + 1) b` parameters; the net has
     :math:`\\sum_{l} (n_{l-1} + 1)\\, n_l` with :math:`n_0` the inputs and
-    :math:`n_L` the outputs. Dropout layers add none.
+    :math:`n_L` the outputs. Dropout layers add none. Widths must be integers
+    :math:`\\ge 1` (``ValueError``/``TypeError`` otherwise).
     """
-    widths = [in_features, *hidden, out_features]
-    return sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+    widths = [check_int(in_features, "in_features", 1)]
+    widths += [check_int(h, "hidden entries", 1) for h in hidden]
+    widths.append(check_int(out_features, "out_features", 1))
+    return sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:], strict=True))
 
 
 def reference_early_stopping(
     val_losses: Sequence[float], patience: int
 ) -> tuple[int, int]:
-    """Early stopping on a validation loss: ``(best_epoch, stop_epoch)``, both counted from 1.
+    """Early stopping on a validation loss: ``(best_epoch, stop_epoch)``, both counted
+    from 1.
 
     An epoch *improves* if its loss is strictly below every earlier loss. Training
     stops after ``patience`` consecutive epochs without improvement, i.e. at
     epoch ``best + patience``, or at the last epoch if that comes first. The
     weights restored are those of ``best_epoch``, the FIRST epoch reaching the
-    minimum seen up to the stop.
+    minimum seen up to the stop. ``patience`` must be an integer :math:`\\ge 1`.
     """
+    patience = check_int(patience, "patience", 1)
     best_epoch, best = 0, float("inf")
     for e, loss in enumerate(val_losses, start=1):
         if loss < best:
@@ -51,26 +63,17 @@ def reference_early_stopping(
     return best_epoch, len(val_losses)
 
 
-def _call(fn: Callable, *args):
-    try:
-        return fn(*args)
-    except (
-        Exception
-    ) as exc:  # report the learner's error with the inputs that caused it
-        raise AssertionError(
-            f"{getattr(fn, '__name__', 'your function')}{args!r} raised {exc!r}"
-        ) from exc
-
-
 def check_param_count(fn: Callable[[int, Sequence[int], int], int]) -> bool:
     """Check ``fn(in_features, hidden, out_features)`` counts an MLP's parameters.
 
-    The answer is compared with :func:`reference_param_count` and with PyTorch's
-    own count for :class:`dropout_lib.models.MLP` on several layouts, including
-    the chapter's 20-64-64-1 net and a net without hidden layers.
+    The answer is compared with PyTorch's own count for
+    :class:`dropout_lib.models.MLP` (which must equal
+    :func:`reference_param_count`) on several layouts, including the chapter's
+    20-64-64-1 net and a net without hidden layers.
     """
     from ..models import MLP
 
+    require_callable(fn, "fn", "(in_features, hidden, out_features) -> int")
     cases = [
         (20, [64, 64], 1),
         (20, [], 1),
@@ -82,62 +85,87 @@ def check_param_count(fn: Callable[[int, Sequence[int], int], int]) -> bool:
         want = sum(
             p.numel() for p in MLP(in_f, hidden, out_f, dropout=0.5).parameters()
         )
-        assert want == reference_param_count(in_f, hidden, out_f)
-        got = _call(fn, in_f, list(hidden), out_f)
+        if want != reference_param_count(in_f, hidden, out_f):
+            raise RuntimeError(  # the checker's own consistency, not the learner's
+                f"MLP{(in_f, hidden, out_f)} has {want} parameters, the formula "
+                f"{reference_param_count(in_f, hidden, out_f)}"
+            )
+        layout = f"layout {in_f}-{hidden}-{out_f}"
+        got = call_learner(
+            fn,
+            in_f,
+            list(hidden),
+            out_f,
+            what=layout,
+            hint="accept (int, list of ints, int) and return an int",
+        )
         if isinstance(got, bool) or not isinstance(got, numbers.Integral):
-            raise AssertionError(
-                f"return an int; got {type(got).__name__} for {(in_f, hidden, out_f)}"
+            fail(
+                f"{layout}: return an int; got {type(got).__name__}",
+                "count parameters with integer arithmetic",
             )
         if got != want:
-            no_bias = sum(a * b for a, b in zip([in_f, *hidden], [*hidden, out_f]))
+            widths = [in_f, *hidden, out_f]
+            no_bias = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
             hint = (
-                "it looks like the biases are missing: a Linear(a, b) layer has a*b weights AND b biases"
+                "it looks like the biases are missing: a Linear(a, b) layer has a*b "
+                "weights AND b biases"
                 if got == no_bias
-                else "count (fan_in + 1) * fan_out for every Linear layer, output layer included"
+                else "count (fan_in + 1) * fan_out for every Linear layer, output "
+                "layer included"
             )
-            raise AssertionError(
-                f"layout {in_f}-{hidden}-{out_f}: expected {want} parameters, got {got}; {hint}"
-            )
+            fail(f"{layout}: expected {want} parameters, got {got}", hint)
     return True
 
 
-def check_early_stopping(fn: Callable[[Sequence[float], int], tuple[int, int]]) -> bool:
-    """Check ``fn(val_losses, patience) -> (best_epoch, stop_epoch)`` (epochs counted from 1).
+def check_early_stopping(
+    fn: Callable[[Sequence[float], int], tuple[int, int]],
+) -> bool:
+    """Check ``fn(val_losses, patience) -> (best_epoch, stop_epoch)`` (epochs counted
+    from 1).
 
     Cases cover a strict minimum, a plateau (ties do not count as improvement),
     a loss that never stops improving, patience 1, and a minimum at epoch 1.
     """
+    require_callable(fn, "fn", "(val_losses, patience) -> (best_epoch, stop_epoch)")
     cases = [
         ([1.0, 0.8, 0.7, 0.75, 0.9, 1.0, 1.1], 2),  # minimum at 3, stop at 5
         ([1.0, 0.8, 0.8, 0.8, 0.8], 2),  # tie is not an improvement: best 2, stop 4
         ([1.0, 0.9, 0.8, 0.7], 3),  # never stops early
         ([0.5, 0.6, 0.4, 0.3], 1),  # patience 1: stop at 2
         ([0.5, 0.6, 0.7, 0.8, 0.9], 3),  # best at epoch 1
-        (
-            [0.9, 0.7, 0.71, 0.72, 0.69, 0.8, 0.81, 0.9],
-            3,
-        ),  # a late improvement resets the counter
+        # a late improvement resets the counter
+        ([0.9, 0.7, 0.71, 0.72, 0.69, 0.8, 0.81, 0.9], 3),
     ]
     for losses, patience in cases:
         want = reference_early_stopping(losses, patience)
-        got = _call(fn, list(losses), patience)
+        case = f"val_losses={losses}, patience={patience}"
+        got = call_learner(
+            fn,
+            list(losses),
+            patience,
+            what=case,
+            hint="accept a list of floats and an int",
+        )
         try:
-            got = (int(got[0]), int(got[1]))
-        except Exception as exc:
-            raise AssertionError(
-                f"return a pair (best_epoch, stop_epoch); got {got!r}"
-            ) from exc
-        if got != want:
-            if got == (want[0] - 1, want[1] - 1):
+            pair = (int(got[0]), int(got[1]))
+        except (TypeError, ValueError, IndexError, KeyError):
+            fail(
+                f"{case}: return a pair (best_epoch, stop_epoch); got {got!r}",
+                "return a tuple of two ints",
+            )
+        if pair != want:
+            if pair == (want[0] - 1, want[1] - 1):
                 hint = "epochs are counted from 1, not 0"
-            elif got[0] != want[0]:
+            elif pair[0] != want[0]:
                 hint = (
-                    "an epoch improves only if its loss is STRICTLY below the best so far; "
-                    "keep the first epoch that reaches the minimum"
+                    "an epoch improves only if its loss is STRICTLY below the best so "
+                    "far; keep the first epoch that reaches the minimum"
                 )
             else:
-                hint = "stop after `patience` epochs in a row without improvement, i.e. at best_epoch + patience"
-            raise AssertionError(
-                f"val_losses={losses}, patience={patience}: expected (best, stop) = {want}, got {got}; {hint}"
-            )
+                hint = (
+                    "stop after `patience` epochs in a row without improvement, i.e. "
+                    "at best_epoch + patience"
+                )
+            fail(f"{case}: expected (best, stop) = {want}, got {pair}", hint)
     return True
