@@ -39,14 +39,14 @@ _PIN = re.compile(
 
 
 def normalize_name(name: str) -> str:
-    """Canonical form of a distribution name (PEP 503): lower case, runs of ``-_.`` -> ``-``."""
+    """Canonical distribution name (PEP 503): lower case, runs of ``-_.`` -> ``-``."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def parse_pins(text: str) -> dict[str, str]:
-    """Map each distribution pinned exactly (``name==version``) in a requirements text to its version.
+    """Map each distribution pinned exactly (``name==version``) to its version.
 
     Comments, blank lines, options (``-r``, ``--index-url``), unpinned or range
     requirements are ignored; extras (``name[extra]==v``) and environment markers
@@ -67,7 +67,7 @@ def parse_pins(text: str) -> dict[str, str]:
 def pinned_versions(
     requirements: Path, names: Iterable[str] = KEY_PACKAGES
 ) -> dict[str, str]:
-    """Versions pinned with ``==`` in the file ``requirements``, for the packages in ``names``.
+    """Versions pinned with ``==`` in ``requirements``, for the packages in ``names``.
 
     Returns a dict in the order of ``names`` (keys as given). Raises ``ValueError``
     naming the packages that ``requirements`` does not pin, and ``FileNotFoundError``
@@ -90,7 +90,7 @@ def verified_with_text(versions: dict[str, str]) -> str:
 
 
 class CourseMeta(SphinxDirective):
-    """``course-meta``: reading time, running time and the pinned key package versions."""
+    """``course-meta``: reading and running time, pinned key package versions."""
 
     has_content = False
     option_spec = {

@@ -3,14 +3,15 @@
 Two problems of the Jupyter Book 1 stack (Sphinx 7.4, sphinx-thebe 0.3.1) that a browser
 sees on every page:
 
-1. sphinx-thebe registers its inline configuration script on each ``env-before-read-docs``
-   event, and Sphinx then writes it into the page twice. The second copy re-declares
+1. sphinx-thebe registers its inline configuration script on each
+   ``env-before-read-docs`` event, and Sphinx then writes it into the page twice. The second copy re-declares
    ``const THEBE_JS_URL`` and throws an uncaught ``SyntaxError`` in the console.
-2. That configuration names a CDN address (unpkg.com) for thebe's runtime. The course has
-   no thebe button (``launch_buttons.thebe: false``), so the scripts are dead weight.
+2. That configuration names a CDN address (unpkg.com) for thebe's runtime. The course
+   has no thebe button (``launch_buttons.thebe: false``), so the scripts are dead weight.
 
 This extension removes exact duplicate script entries on every page and, when thebe is
-not enabled, drops sphinx-thebe's scripts altogether, so pages reference no remote script.
+not enabled, drops sphinx-thebe's scripts altogether, so pages reference no remote
+script.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 
 def _filename(asset: Any) -> str:
-    """The file name of a Sphinx asset entry (``_JavaScript``/``_CascadingStyleSheet`` or str)."""
+    """File name of a Sphinx asset (``_JavaScript``/``_CascadingStyleSheet`` or str)."""
     # vars() avoids the deprecated str interface of Sphinx's asset objects.
     filename = (
         vars(asset).get("filename", asset) if hasattr(asset, "__dict__") else asset
@@ -29,7 +30,7 @@ def _filename(asset: Any) -> str:
 
 
 def _key(script: Any) -> tuple:
-    """Identity of a script entry: its file name and its attributes (including an inline body).
+    """Identity of a script entry: file name and attributes (including an inline body).
 
     The priority is ignored: the same script registered twice at two priorities is still
     a duplicate.
@@ -50,7 +51,7 @@ def _is_thebe(script: Any) -> bool:
 
 
 def clean_scripts(scripts: Iterable[Any], drop_thebe: bool) -> list[Any]:
-    """``scripts`` without exact duplicates (first kept) and, if ``drop_thebe``, without thebe's."""
+    """``scripts`` without exact duplicates (first kept) and thebe's if ``drop_thebe``."""
     seen: set[tuple] = set()
     kept = []
     for script in scripts:
@@ -63,7 +64,7 @@ def clean_scripts(scripts: Iterable[Any], drop_thebe: bool) -> list[Any]:
 
 
 def thebe_enabled(app) -> bool:
-    """True if a thebe launch button is configured or thebe is set to load on every page."""
+    """True if a thebe launch button is configured or thebe loads on every page."""
     options = app.config.html_theme_options or {}
     launch = options.get("launch_buttons", {}) or {}
     thebe_config = getattr(app.config, "thebe_config", {}) or {}
