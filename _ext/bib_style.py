@@ -2,9 +2,10 @@
 
 pybtex's default style ("alpha") labels entries like ``[Kerascontributors18a]`` and
 the "plain"/"unsrt" styles number them. This registers the pybtex style
-``authoryear``: entries sorted by author, year and title, labelled ``Hinton et al. 2012``, ``Xiao & Vollgraf
-2017`` or ``Keras contributors 2018a`` (a letter only where two labels would coincide),
-with LaTeX accents decoded (``Husz{\\'a}r`` -> ``Huszár``) and group braces removed.
+``authoryear``: entries sorted by author, year and title, labelled
+``Hinton et al. 2012``, ``Xiao & Vollgraf 2017`` or ``Keras contributors 2018a`` (a
+letter only where two labels would coincide), with LaTeX accents decoded
+(``Husz{\\'a}r`` -> ``Huszár``) and group braces removed.
 Titles keep their ``{Braced}`` capitalisation, as in BibTeX.
 """
 

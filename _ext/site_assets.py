@@ -4,10 +4,11 @@ Two problems of the Jupyter Book 1 stack (Sphinx 7.4, sphinx-thebe 0.3.1) that a
 sees on every page:
 
 1. sphinx-thebe registers its inline configuration script on each
-   ``env-before-read-docs`` event, and Sphinx then writes it into the page twice. The second copy re-declares
-   ``const THEBE_JS_URL`` and throws an uncaught ``SyntaxError`` in the console.
+   ``env-before-read-docs`` event, and Sphinx then writes it into the page twice. The
+   second copy re-declares ``const THEBE_JS_URL`` and throws an uncaught
+   ``SyntaxError`` in the console.
 2. That configuration names a CDN address (unpkg.com) for thebe's runtime. The course
-   has no thebe button (``launch_buttons.thebe: false``), so the scripts are dead weight.
+   has no thebe button (``launch_buttons.thebe: false``): the scripts are dead weight.
 
 This extension removes exact duplicate script entries on every page and, when thebe is
 not enabled, drops sphinx-thebe's scripts altogether, so pages reference no remote
@@ -51,7 +52,7 @@ def _is_thebe(script: Any) -> bool:
 
 
 def clean_scripts(scripts: Iterable[Any], drop_thebe: bool) -> list[Any]:
-    """``scripts`` without exact duplicates (first kept) and thebe's if ``drop_thebe``."""
+    """``scripts`` minus exact duplicates (first kept) and thebe's (``drop_thebe``)."""
     seen: set[tuple] = set()
     kept = []
     for script in scripts:
