@@ -1,4 +1,4 @@
-"""The chapter-1 checkers accept reference solutions and reject typical wrong answers."""
+"""Chapter-1 checkers accept reference solutions and reject typical wrong answers."""
 
 import numpy as np
 import pytest
