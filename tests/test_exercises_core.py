@@ -1,10 +1,11 @@
-"""check_dropout accepts correct implementations and rejects each typical mistake with its own message."""
+"""check_dropout accepts correct implementations and rejects each typical mistake
+with its own message."""
 
 import numpy as np
 import pytest
 
 from dropout_lib import dropout
-from dropout_lib.exercises import check_dropout
+from dropout_lib.exercises import CheckFailed, check_dropout
 
 
 def reference(x, p, rng):
@@ -79,7 +80,7 @@ def wrong_shape(x, p, rng):
 
 
 def biased_mask(x, p, rng):
-    """Right scale, but drops 35% instead of 30%: a rate bug the other checks do not name."""
+    """Right scale, but drops 35% instead of 30%: a rate bug no other check names."""
     if p in (0, 1):
         return np.zeros_like(x) if p == 1 else x.copy()
     return x * (rng.random(x.shape) >= p + 0.05) / (1 - p)
@@ -108,10 +109,44 @@ def test_accepts_correct_functions(fn):
     ],
 )
 def test_rejects_each_mistake_with_its_own_message(fn, message):
-    with pytest.raises(AssertionError, match=message):
+    with pytest.raises(CheckFailed, match=message):
         check_dropout(fn)
 
 
 def test_not_callable():
     with pytest.raises(TypeError, match="fn must be a callable"):
         check_dropout(42)
+
+
+def test_failures_are_assertion_errors_and_chain_the_learners_exception():
+    with pytest.raises(AssertionError) as info:
+        check_dropout(raises_at_one)
+    assert isinstance(info.value, CheckFailed)
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+
+
+def test_identity_rejected():
+    """The identity is the answer ``python -O`` let through in bare-assert checkers."""
+    with pytest.raises(CheckFailed):
+        check_dropout(lambda x, p, rng: x)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "dropout_lib/exercises/core.py",
+        "dropout_lib/exercises/mask_math.py",
+        "dropout_lib/exercises/keras.py",
+        "dropout_lib/masks.py",
+        "dropout_lib/functional.py",
+        "dropout_lib/studies/keras.py",
+    ],
+)
+def test_no_bare_assert_in_library_code(module):
+    """``python -O`` strips ``assert``: library code and checkers never rely on it."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).parent.parent / module).read_text())
+    asserts = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+    assert asserts == [], f"bare assert in {module} at lines {asserts}"

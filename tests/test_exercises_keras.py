@@ -1,15 +1,16 @@
-"""Tests for dropout_lib.exercises.keras_layers: reference solutions pass, broken ones fail."""
+"""Tests for dropout_lib.exercises.keras: reference solutions pass, broken ones fail."""
 
 import numpy as np
 import pytest
 
 import dropout_lib
-from dropout_lib.exercises.keras_layers import (
+from dropout_lib.exercises import CheckFailed
+from dropout_lib.exercises.keras import (
     check_keras1_dropout,
     check_spatial_dropout2d,
 )
 
-# ---------------------------------------------------------------- Keras 1 backend dropout
+# ---------------------------------------------------------------- Keras 1 backend dropo
 
 
 def good_keras1(x, level, rng):
@@ -81,7 +82,7 @@ def test_reference_solution_passes():
     ],
 )
 def test_broken_solutions_fail(fn, message):
-    with pytest.raises(AssertionError, match=message):
+    with pytest.raises(CheckFailed, match=message):
         check_keras1_dropout(fn)
 
 
@@ -126,5 +127,51 @@ def test_spatial_reference_passes():
     ],
 )
 def test_spatial_broken_fail(fn, message):
-    with pytest.raises(AssertionError, match=message):
+    with pytest.raises(CheckFailed, match=message):
         check_spatial_dropout2d(fn)
+
+
+def crashing_keras1(x, level, rng):
+    if not 0.0 <= level < 1.0:
+        raise ValueError("bad level")
+    raise RuntimeError("boom")
+
+
+def test_learner_exception_becomes_a_failed_check():
+    with pytest.raises(CheckFailed, match="raised RuntimeError: boom") as info:
+        check_keras1_dropout(crashing_keras1)
+    assert isinstance(info.value.__cause__, RuntimeError)
+    with pytest.raises(CheckFailed, match="raised RuntimeError"):
+        check_spatial_dropout2d(
+            lambda x, p, rng, data_format: crashing_keras1(x, 0, rng)
+        )
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x, p, rng, data_format="channels_last": x,  # identity: no dropout
+        lambda x, p, rng, data_format="channels_last": np.zeros_like(x),
+    ],
+)
+def test_spatial_rejects_trivial_functions_even_under_python_O(fn):
+    """Issue 11: under -O the old bare-assert checker accepted ``lambda x, p: x``."""
+    with pytest.raises(CheckFailed):
+        check_spatial_dropout2d(fn)
+
+
+def test_keras1_rejects_identity():
+    def identity(x, level, rng):
+        if not 0.0 <= level < 1.0:
+            raise ValueError("bad level")
+        return np.asarray(x, dtype=float)
+
+    with pytest.raises(CheckFailed, match="kept entries of an integer input"):
+        check_keras1_dropout(identity)
+
+
+def test_not_callable():
+    with pytest.raises(TypeError, match="fn must be a callable"):
+        check_keras1_dropout(3)
+    with pytest.raises(TypeError, match="fn must be a callable"):
+        check_spatial_dropout2d(None)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from dropout_lib.exercises import CheckFailed
 from dropout_lib.exercises.mask_math import (
     BoundaryGenerator,
     check_group_mean_variance,
@@ -13,7 +14,7 @@ from dropout_lib.exercises.mask_math import (
 )
 from dropout_lib.masks import draw_mask, pack_mask, unpack_mask
 
-# --- check_mask_rule ----------------------------------------------------------------------
+# --- check_mask_rule ------------------------------------------------------------------
 
 
 def keep_below_q(shape, p, rng):
@@ -97,7 +98,7 @@ def slightly_off(shape, p, rng):
     ],
 )
 def test_check_mask_rule_rejects_typical_mistakes(fn, message):
-    with pytest.raises(AssertionError, match=message):
+    with pytest.raises(CheckFailed, match=message):
         check_mask_rule(fn)
 
 
@@ -119,7 +120,7 @@ def test_boundary_generator_plants_extremes_and_stays_a_generator():
     assert g.uniform(5.0, 6.0, size=3).min() >= 5.0
 
 
-# --- check_packing ------------------------------------------------------------------------
+# --- check_packing --------------------------------------------------------------------
 
 
 def ref_pack(mask):
@@ -184,7 +185,7 @@ def mutating_pack(mask):
     ],
 )
 def test_check_packing_rejects_typical_mistakes(pack, unpack, message):
-    with pytest.raises(AssertionError, match=message):
+    with pytest.raises(CheckFailed, match=message):
         check_packing(pack, unpack)
 
 
@@ -193,7 +194,7 @@ def test_check_packing_rejects_non_callables():
         check_packing(ref_pack, None)
 
 
-# --- check_group_mean_variance ------------------------------------------------------------
+# --- check_group_mean_variance --------------------------------------------------------
 
 
 @pytest.mark.parametrize("block", [1, 4, 8])
@@ -246,10 +247,21 @@ def test_check_group_mean_variance_accepts_reference():
     ],
 )
 def test_check_group_mean_variance_rejects_typical_mistakes(fn, message):
-    with pytest.raises(AssertionError, match=message):
+    with pytest.raises(CheckFailed, match=message):
         check_group_mean_variance(fn)
 
 
 def test_check_group_mean_variance_rejects_non_callable():
     with pytest.raises(TypeError, match="fn"):
         check_group_mean_variance("p/q")
+
+
+def test_checkers_reject_trivial_answers():
+    with pytest.raises(CheckFailed):
+        check_mask_rule(lambda shape, p, rng: np.ones(shape, dtype=bool))
+    with pytest.raises(CheckFailed):
+        check_packing(lambda m: m, lambda m: m)
+    with pytest.raises(CheckFailed):
+        check_group_mean_variance(lambda d, b, p: 0.0)
+    with pytest.raises(CheckFailed, match="raised ZeroDivisionError"):
+        check_group_mean_variance(lambda d, b, p: 1 / 0)

@@ -3,7 +3,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dropout_lib.validation import check_probability, check_real_array, float_dtype_for
+from dropout_lib.validation import (
+    check_int,
+    check_module,
+    check_probability,
+    check_real_array,
+    check_seed,
+    check_tensor,
+    float_dtype_for,
+)
 
 
 @given(st.floats(0.0, 1.0))
@@ -33,3 +41,42 @@ def test_float_dtype_for():
 def test_check_real_array_ragged_list():
     with pytest.raises(TypeError, match="x must be"):
         check_real_array([[1, 2], [3]])
+
+
+@pytest.mark.parametrize("value", [0, 3, np.int64(7), np.uint8(2)])
+def test_check_int_accepts_integers(value):
+    assert check_int(value, "n") == int(value) and type(check_int(value, "n")) is int
+
+
+@pytest.mark.parametrize("bad", [True, np.bool_(False), 1.0, "3", None, np.array(2)])
+def test_check_int_rejects_non_integers(bad):
+    with pytest.raises(TypeError, match=r"n must be an integer >= 0; got n="):
+        check_int(bad, "n")
+
+
+def test_check_int_minimum_and_seed():
+    assert check_int(-2, "axis", -3) == -2
+    with pytest.raises(
+        ValueError, match=r"epochs must be an integer >= 1; got epochs=0"
+    ):
+        check_int(0, "epochs", 1)
+    assert check_seed(0) == 0
+    with pytest.raises(ValueError, match="seed"):
+        check_seed(-1)
+    with pytest.raises(TypeError, match="seed"):
+        check_seed(1.5)
+
+
+def test_check_tensor_and_module():
+    import torch
+
+    t = torch.zeros(2, 3)
+    assert check_tensor(t, "x", ndim=2) is t
+    with pytest.raises(ValueError, match="x must have 3 axes"):
+        check_tensor(t, "x", ndim=3)
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        check_tensor(np.zeros(2), "x")
+    m = torch.nn.Linear(2, 1)
+    assert check_module(m) is m
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        check_module(t)

@@ -1,8 +1,9 @@
 """``check_dropout``: an automatic checker for a learner's inverted-dropout function.
 
 The learner writes ``fn(x, p, rng) -> array`` (``p`` the DROP probability, ``rng``
-a ``numpy.random.Generator``). :func:`check_dropout` returns True or raises an
-``AssertionError`` naming the first property that failed, with a hint.
+a ``numpy.random.Generator``). :func:`check_dropout` returns True or raises
+:class:`~dropout_lib.exercises._checking.CheckFailed` (an ``AssertionError``)
+naming the first property that failed, with a hint.
 
 Statistical tolerances
 ----------------------
@@ -13,12 +14,11 @@ With :math:`N` entries, drop probability :math:`p` and keep probability
 * output mean :math:`\\bar y` with :math:`\\mathbb{E}[\\bar y] = \\bar x` and standard
   deviation :math:`\\sqrt{(p/q) \\sum_i x_i^2} / N`.
 
-Both checks allow :data:`Z` = 5.5 standard deviations. By the normal
-approximation (excellent at :math:`N = 10^5`) each fails a correct function
-with probability :math:`2\\Phi(-5.5) \\approx 3.8 \\times 10^{-8}`, so the whole
-checker rejects a correct function less than once in ten million runs
-(union bound), comfortably under the one-in-a-million target. Wrong functions
-miss by hundreds of standard deviations.
+Both checks allow :data:`~dropout_lib.exercises._checking.Z` = 5.5 standard
+deviations, the course's one tolerance policy: by the normal approximation
+(excellent at :math:`N = 10^5`) each fails a correct function with probability
+:math:`2\\Phi(-5.5) \\approx 3.8 \\times 10^{-8}`. Wrong functions miss by
+hundreds of standard deviations.
 """
 
 from __future__ import annotations
@@ -28,37 +28,38 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["check_dropout", "N", "P_TEST", "Z"]
+from ._checking import Z, call_learner, fail, require, require_callable, within_z
+
+__all__ = ["N", "P_TEST", "check_dropout"]
 
 #: entries in the test array
 N = 100_000
-#: the drop probability used for the statistical checks (asymmetric, so p and 1 - p differ)
+#: the drop probability of the statistical checks (asymmetric: p and 1 - p differ)
 P_TEST = 0.3
-#: allowed deviation, in standard deviations
-Z = 5.5
 
 DropoutFn = Callable[[np.ndarray, float, np.random.Generator], np.ndarray]
 
+_SIGNATURE_HINT = (
+    "it must accept a float array x, a drop probability p and a numpy Generator rng"
+)
+
 
 def _call(fn: DropoutFn, x: np.ndarray, p: float, seed: int, what: str) -> np.ndarray:
-    try:
-        out = fn(x, p, np.random.default_rng(seed))
-    except Exception as exc:  # the learner's bug, reported as a failed property
-        raise AssertionError(
-            f"{what}: your function raised {type(exc).__name__}: {exc}. "
-            "Hint: it must accept a float array x, a drop probability p and a numpy Generator rng."
-        ) from exc
+    out = call_learner(
+        fn, x, p, np.random.default_rng(seed), what=what, hint=_SIGNATURE_HINT
+    )
     out = np.asarray(out)
-    if out.shape != x.shape:
-        raise AssertionError(
-            f"{what}: the output has shape {out.shape}, the input {x.shape}. "
-            "Hint: dropout is element-wise; draw the mask with the input's shape."
-        )
+    require(
+        out.shape == x.shape,
+        f"{what}: the output has shape {out.shape}, the input {x.shape}",
+        "dropout is element-wise; draw the mask with the input's shape",
+    )
     return out
 
 
 def check_dropout(fn: DropoutFn) -> bool:
-    """Check that ``fn(x, p, rng)`` implements inverted dropout with drop probability ``p``.
+    """Check that ``fn(x, p, rng)`` implements inverted dropout with drop
+    probability ``p``.
 
     Properties checked, in order (the first failure is reported):
 
@@ -67,111 +68,119 @@ def check_dropout(fn: DropoutFn) -> bool:
     3. :math:`p = 0` returns ``x`` unchanged;
     4. :math:`p = 1` returns exact zeros (no exception, no NaN);
     5. the mask is drawn per element (not one coin for the whole array);
-    6. every entry is 0 or :math:`x_i / (1 - p)` (catches no rescaling, scaling by
-       :math:`1 - p`, and scaling by :math:`1/p`);
-    7. the dropped fraction is :math:`p` within :data:`Z` standard deviations
+    6. every entry is 0 or :math:`x_i / (1 - p)` (catches no rescaling, scaling
+       by :math:`1 - p`, and scaling by :math:`1/p`);
+    7. the dropped fraction is :math:`p` within ``Z`` standard deviations
        (catches keep/drop confusion);
-    8. the mean is preserved within :data:`Z` standard deviations;
+    8. the mean is preserved within ``Z`` standard deviations;
     9. the same ``rng`` seed gives the same output (the function uses ``rng``).
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be a callable fn(x, p, rng); got {type(fn).__name__}")
+    require_callable(fn, "fn", "fn(x, p, rng)")
     data_rng = np.random.default_rng(20260101)
     x = data_rng.uniform(1.0, 2.0, size=N)
     original = x.copy()
     p, q = P_TEST, 1.0 - P_TEST
 
     out = _call(fn, x, p, 1, f"p={p}")
-    if not np.array_equal(x, original):
-        raise AssertionError(
-            "mutation: your function changed the caller's array x in place. "
-            "Hint: compute a new array (x * mask / (1 - p)) instead of `x *= mask`."
-        )
+    require(
+        np.array_equal(x, original),
+        "mutation: your function changed the caller's array x in place",
+        "compute a new array (x * mask / (1 - p)) instead of `x *= mask`",
+    )
     out = out.astype(np.float64)
 
     out0 = _call(fn, x.copy(), 0.0, 2, "p=0")
-    if not np.allclose(out0, x, rtol=1e-12, atol=0):
-        raise AssertionError(
-            "p=0: with nothing dropped the output must equal x exactly. "
-            "Hint: keep probability 1 - p = 1 means every mask entry is 1 and the scale is 1."
-        )
+    require(
+        np.allclose(out0, x, rtol=1e-12, atol=0),
+        "p=0: with nothing dropped the output must equal x exactly",
+        "keep probability 1 - p = 1 means every mask entry is 1 and the scale is 1",
+    )
 
-    try:
-        out1 = np.asarray(fn(x.copy(), 1.0, np.random.default_rng(3)), dtype=np.float64)
-    except Exception as exc:
-        raise AssertionError(
-            f"p=1: your function raised {type(exc).__name__}: {exc}. "
-            "Hint: at p = 1 return zeros directly instead of dividing by 1 - p = 0."
-        ) from exc
-    if np.isnan(out1).any():
-        raise AssertionError(
-            "p=1: the output contains NaN (0 / 0 or 0 * inf). "
-            "Hint: special-case p = 1 and return np.zeros_like(x, dtype=float)."
-        )
-    if out1.shape != x.shape or np.any(out1 != 0):
-        raise AssertionError(
-            "p=1: everything is dropped, so the output must be all zeros."
-        )
+    out1 = call_learner(
+        fn,
+        x.copy(),
+        1.0,
+        np.random.default_rng(3),
+        what="p=1",
+        hint="at p = 1 return zeros directly instead of dividing by 1 - p = 0",
+    )
+    out1 = np.asarray(out1, dtype=np.float64)
+    require(
+        not np.isnan(out1).any(),
+        "p=1: the output contains NaN (0 / 0 or 0 * inf)",
+        "special-case p = 1 and return np.zeros_like(x, dtype=float)",
+    )
+    require(
+        out1.shape == x.shape and not np.any(out1 != 0),
+        "p=1: everything is dropped, so the output must be all zeros",
+    )
 
     dropped = out == 0
-    frac = dropped.mean()
+    frac = float(dropped.mean())
     if frac in (0.0, 1.0):
-        raise AssertionError(
-            f"one coin: at p={p} your function {'dropped' if frac == 1 else 'kept'} every entry. "
-            "Hint: draw one Bernoulli variable per element (a mask with x's shape), not one for the array."
+        fail(
+            f"one coin: at p={p} your function "
+            f"{'dropped' if frac == 1 else 'kept'} every entry",
+            "draw one Bernoulli variable per element (a mask with x's shape), "
+            "not one for the array",
         )
 
     kept = ~dropped
     ratio = out[kept] / x[kept]
-    for scale, message in (
+    for scale, what, hint in (
         (
             1.0,
-            "no rescaling: kept entries equal x. Hint: divide kept entries by the keep probability 1 - p "
-            "so that the expected output equals x.",
+            "no rescaling: kept entries equal x",
+            "divide kept entries by the keep probability 1 - p so that the "
+            "expected output equals x",
         ),
         (
             q,
-            "wrong scale: kept entries are x * (1 - p). Hint: inverted dropout DIVIDES by 1 - p during "
-            "training; multiplying by 1 - p is classic dropout's test-time rule.",
+            "wrong scale: kept entries are x * (1 - p)",
+            "inverted dropout DIVIDES by 1 - p during training; multiplying by "
+            "1 - p is classic dropout's test-time rule",
         ),
         (
             1.0 / p,
-            "wrong scale: kept entries are x / p. Hint: p is the DROP probability; the keep "
-            "probability is 1 - p.",
+            "wrong scale: kept entries are x / p",
+            "p is the DROP probability; the keep probability is 1 - p",
         ),
     ):
-        if np.allclose(ratio, scale, rtol=1e-6):
-            raise AssertionError(message)
-    if not np.allclose(ratio, 1.0 / q, rtol=1e-6):
-        raise AssertionError(
-            f"wrong scale: kept entries should be x / (1 - p) = x * {1 / q:.4f}; "
-            f"found ratios between {ratio.min():.4f} and {ratio.max():.4f}."
-        )
+        require(not np.allclose(ratio, scale, rtol=1e-6), what, hint)
+    require(
+        np.allclose(ratio, 1.0 / q, rtol=1e-6),
+        f"wrong scale: kept entries should be x / (1 - p) = x * {1 / q:.4f}; "
+        f"found ratios between {ratio.min():.4f} and {ratio.max():.4f}",
+    )
 
     sd_frac = math.sqrt(p * q / N)
-    if abs(frac - q) <= Z * sd_frac:
-        raise AssertionError(
-            f"keep/drop confusion: with p={p} your function dropped {frac:.4f} of the entries, "
-            f"about 1 - p. Hint: drop an entry when the uniform draw is < p (keep when it is >= p)."
-        )
-    if abs(frac - p) > Z * sd_frac:
-        raise AssertionError(
-            f"drop rate: with p={p} your function dropped {frac:.4f} of the entries; a correct function "
-            f"gives {p} +/- {Z * sd_frac:.4f} ({Z} standard deviations)."
-        )
+    require(
+        abs(frac - q) > Z * sd_frac,
+        f"keep/drop confusion: with p={p} your function dropped {frac:.4f} of the "
+        "entries, about 1 - p",
+        "drop an entry when the uniform draw is < p (keep when it is >= p)",
+    )
+    within_z(
+        frac,
+        p,
+        sd_frac,
+        f"drop rate: the fraction of entries dropped at p={p}",
+        "each entry must be dropped with probability p, independently",
+    )
 
-    sd_mean = math.sqrt(p / q * np.sum(x**2)) / N
-    if abs(out.mean() - x.mean()) > Z * sd_mean:
-        raise AssertionError(
-            f"mean: the output mean {out.mean():.4f} differs from the input mean {x.mean():.4f} by more "
-            f"than {Z} standard deviations ({Z * sd_mean:.4f}). Hint: E[m x / (1 - p)] = x only if "
-            "P(keep) = 1 - p for every entry."
-        )
+    sd_mean = math.sqrt(p / q * float(np.sum(x**2))) / N
+    within_z(
+        float(out.mean()),
+        float(x.mean()),
+        sd_mean,
+        "mean: the output mean (it must equal the input mean on average)",
+        "E[m x / (1 - p)] = x only if P(keep) = 1 - p for every entry",
+    )
 
     again = _call(fn, x.copy(), p, 1, "reproducibility")
-    if not np.array_equal(np.asarray(again, dtype=np.float64), out):
-        raise AssertionError(
-            "rng: two calls with generators seeded alike gave different outputs. "
-            "Hint: draw the mask from the rng argument (rng.random(x.shape)), not from np.random."
-        )
+    require(
+        np.array_equal(np.asarray(again, dtype=np.float64), out),
+        "rng: two calls with generators seeded alike gave different outputs",
+        "draw the mask from the rng argument (rng.random(x.shape)), not from np.random",
+    )
     return True

@@ -1,18 +1,22 @@
 """Checkers for chapter 2 (the mask: drawing, scaling and storing it).
 
-* :func:`check_mask_rule`: a function ``fn(shape, p, rng)`` that draws a boolean keep-mask
+* :func:`check_mask_rule`: a function ``fn(shape, p, rng)`` that draws a boolean
+keep-mask
   for DROP probability ``p``, exact at ``p = 0`` and ``p = 1``.
-* :func:`check_packing`: a pair ``pack(mask)`` / ``unpack(packed)`` that stores a boolean
+* :func:`check_packing`: a pair ``pack(mask)`` / ``unpack(packed)`` that stores a
+boolean
   mask in one bit per entry and restores it exactly.
 * :func:`check_group_mean_variance`: a formula ``fn(d, block, p)`` for the variance of
   the mean of ``d`` inverted-dropout outputs of unit activations when blocks of
   ``block`` units share one coin (a broadcast mask, as with ``noise_shape``).
 
-Each returns True or raises ``AssertionError`` naming the failed property, with a hint.
+Each returns True or raises :class:`~dropout_lib.exercises._checking.CheckFailed`
+(an ``AssertionError``) naming the failed property, with a hint.
 
 Statistical tolerance of :func:`check_mask_rule`: with :math:`N` = :data:`N_MASK`
 entries the kept fraction has standard deviation :math:`\\sqrt{pq/N}`; the check
-allows :data:`Z` = 5.5 of them, so a correct function fails with probability
+allows :data:`~dropout_lib.exercises._checking.Z` = 5.5 of them (the course's one
+tolerance policy), so a correct function fails with probability
 :math:`2\\Phi(-5.5) \\approx 3.8 \\times 10^{-8}` per call.
 """
 
@@ -24,11 +28,20 @@ from typing import Any
 
 import numpy as np
 
+from ..validation import check_int, check_probability
+from ._checking import (
+    Z,
+    call_learner,
+    fail,
+    require,
+    require_callable,
+    within_z,
+)
+
 __all__ = [
     "BoundaryGenerator",
     "N_MASK",
     "P_TEST",
-    "Z",
     "check_group_mean_variance",
     "check_mask_rule",
     "check_packing",
@@ -39,8 +52,6 @@ __all__ = [
 N_MASK = 200_000
 #: drop probability used for the statistical check (asymmetric, so p and 1 - p differ)
 P_TEST = 0.3
-#: allowed deviation in standard deviations
-Z = 5.5
 
 #: the largest double below 1, the top of numpy's uniform grid
 _TOP = float(np.nextafter(1.0, 0.0))
@@ -86,81 +97,89 @@ MaskFn = Callable[[tuple, float, np.random.Generator], Any]
 def _mask_call(
     fn: MaskFn, shape: tuple, p: float, rng: np.random.Generator, what: str
 ) -> np.ndarray:
-    try:
-        out = fn(shape, p, rng)
-    except Exception as exc:
-        raise AssertionError(
-            f"{what}: your function raised {type(exc).__name__}: {exc}. "
-            "Hint: it must accept a shape tuple, a drop probability p and a numpy Generator rng."
-        ) from exc
+    out = call_learner(
+        fn,
+        shape,
+        p,
+        rng,
+        what=what,
+        hint="it must accept a shape tuple, a drop probability p and a numpy "
+        "Generator rng",
+    )
     out = np.asarray(out)
-    if out.shape != tuple(shape):
-        raise AssertionError(
-            f"{what}: the mask has shape {out.shape}; expected {tuple(shape)}."
-        )
-    if out.dtype != np.bool_:
-        raise AssertionError(
-            f"{what}: the mask has dtype {out.dtype}; return a bool array (True = keep). "
-            "Hint: a comparison such as rng.random(shape) < 1 - p already gives bools."
-        )
+    require(
+        out.shape == tuple(shape),
+        f"{what}: the mask has shape {out.shape}; expected {tuple(shape)}",
+    )
+    require(
+        out.dtype == np.bool_,
+        f"{what}: the mask has dtype {out.dtype}; return a bool array (True = keep)",
+        "a comparison such as rng.random(shape) < 1 - p already gives bools",
+    )
     return out
 
 
 def check_mask_rule(fn: MaskFn) -> bool:
-    """Check ``fn(shape, p, rng)``: a bool mask, True = keep, :math:`P(\\text{True}) = 1 - p`.
+    """Check ``fn(shape, p, rng)``: a bool mask, True = keep,
+    :math:`P(\\text{True}) = 1 - p`.
 
     Properties, in order: shape and dtype; one coin per entry; kept fraction
-    :math:`1 - p` within :data:`Z` standard deviations (catches keep/drop confusion);
-    exactly all True at :math:`p = 0` and all False at :math:`p = 1`, even when the
-    uniform draws are exactly 0.0 or just below 1 (a :class:`BoundaryGenerator` is
-    passed); equal seeds give equal masks (the function uses ``rng``).
+    :math:`1 - p` within ``Z`` standard deviations (catches keep/drop
+    confusion); exactly all True at :math:`p = 0` and all False at :math:`p = 1`,
+    even when the uniform draws are exactly 0.0 or just below 1 (a
+    :class:`BoundaryGenerator` is passed); equal seeds give equal masks (the
+    function uses ``rng``).
     """
-    if not callable(fn):
-        raise TypeError(
-            f"fn must be a callable fn(shape, p, rng); got {type(fn).__name__}"
-        )
+    require_callable(fn, "fn", "fn(shape, p, rng)")
     shape = (30, 40)
     m = _mask_call(fn, shape, P_TEST, np.random.default_rng(0), f"p={P_TEST}")
     if m.all() or not m.any():
-        raise AssertionError(
-            f"one coin: at p={P_TEST} the mask {'keeps' if m.all() else 'drops'} every entry. "
-            "Hint: draw one uniform number per entry, rng.random(shape)."
+        fail(
+            f"one coin: at p={P_TEST} the mask "
+            f"{'keeps' if m.all() else 'drops'} every entry",
+            "draw one uniform number per entry, rng.random(shape)",
         )
     big = _mask_call(fn, (N_MASK,), P_TEST, np.random.default_rng(3), "statistics")
     kept = float(big.mean())
     q = 1.0 - P_TEST
     sd = math.sqrt(P_TEST * q / N_MASK)
-    if abs(kept - P_TEST) <= Z * sd:
-        raise AssertionError(
-            f"keep/drop confusion: with p={P_TEST} your mask keeps {kept:.4f} of the entries, about p. "
-            "Hint: p is the DROP probability; True means keep, with probability 1 - p."
-        )
-    if abs(kept - q) > Z * sd:
-        raise AssertionError(
-            f"keep rate: with p={P_TEST} your mask keeps {kept:.4f} of the entries; a correct rule keeps "
-            f"{q} +/- {Z * sd:.4f} ({Z} standard deviations)."
-        )
+    require(
+        abs(kept - P_TEST) > Z * sd,
+        f"keep/drop confusion: with p={P_TEST} your mask keeps {kept:.4f} of the "
+        "entries, about p",
+        "p is the DROP probability; True means keep, with probability 1 - p",
+    )
+    within_z(
+        kept,
+        q,
+        sd,
+        f"keep rate: the fraction of entries your mask keeps at p={P_TEST}",
+        "keep each entry with probability 1 - p, independently",
+    )
     m0 = _mask_call(fn, shape, 0.0, BoundaryGenerator(np.random.PCG64(1)), "p=0")
-    if not m0.all():
-        raise AssertionError(
-            f"p=0: {int((~m0).sum())} of {m0.size} entries were dropped, but p = 0 must keep everything. "
-            "Hint: a uniform draw can be exactly 0.0, and `u > p` is False for u = 0 = p; "
-            "compare with the keep probability instead: keep when u < 1 - p."
-        )
+    require(
+        m0.all(),
+        f"p=0: {int((~m0).sum())} of {m0.size} entries were dropped, but p = 0 must "
+        "keep everything",
+        "a uniform draw can be exactly 0.0, and `u > p` is False for u = 0 = p; "
+        "compare with the keep probability instead: keep when u < 1 - p",
+    )
     m1 = _mask_call(fn, shape, 1.0, BoundaryGenerator(np.random.PCG64(2)), "p=1")
-    if m1.any():
-        raise AssertionError(
-            f"p=1: {int(m1.sum())} of {m1.size} entries were kept, but p = 1 must drop everything. "
-            "Hint: with u = 0.0, `u <= 1 - p` is True at p = 1; use a strict comparison u < 1 - p."
-        )
+    require(
+        not m1.any(),
+        f"p=1: {int(m1.sum())} of {m1.size} entries were kept, but p = 1 must drop "
+        "everything",
+        "with u = 0.0, `u <= 1 - p` is True at p = 1; use a strict comparison "
+        "u < 1 - p",
+    )
     again = _mask_call(
         fn, (N_MASK,), P_TEST, np.random.default_rng(3), "reproducibility"
     )
-    if not np.array_equal(again, big):
-        raise AssertionError(
-            "rng: two calls with generators seeded alike gave different masks. "
-            "Hint: draw from the rng argument, not from np.random or torch's global generator."
-        )
+    require(
+        np.array_equal(again, big),
+        "rng: two calls with generators seeded alike gave different masks",
+        "draw from the rng argument, not from np.random or torch's global generator",
+    )
     return True
 
 
@@ -179,113 +198,125 @@ def _packed_nbytes(obj: Any) -> int:
 def check_packing(
     pack: Callable[[np.ndarray], Any], unpack: Callable[[Any], np.ndarray]
 ) -> bool:
-    """Check that ``unpack(pack(mask))`` restores any boolean mask in at most one bit per entry.
+    """Check that ``unpack(pack(mask))`` restores any boolean mask in at most one
+    bit per entry.
 
-    Properties: the round trip returns a bool array equal to ``mask`` with the same
-    shape, for shapes whose size is not a multiple of 8 too; the arrays (or bytes)
-    inside ``pack(mask)`` total at most :math:`\\lceil n/8 \\rceil` bytes; ``pack``
-    does not modify ``mask``.
+    Properties: the round trip returns a bool array equal to ``mask`` with the
+    same shape, for shapes whose size is not a multiple of 8 too; the arrays (or
+    bytes) inside ``pack(mask)`` total at most :math:`\\lceil n/8 \\rceil` bytes;
+    ``pack`` does not modify ``mask``.
     """
     if not callable(pack) or not callable(unpack):
         raise TypeError("pack and unpack must both be callables")
     rng = np.random.default_rng(0)
+    hint = "np.packbits and np.unpackbits(bits, count=n) do the bit work"
     for shape in [(16,), (9,), (1,), (3, 5), (2, 3, 7), (0,), (64, 33)]:
         mask = rng.random(shape) < 0.6
         before = mask.copy()
-        try:
-            packed = pack(mask)
-            restored = np.asarray(unpack(packed))
-        except Exception as exc:
-            raise AssertionError(
-                f"shape {shape}: your functions raised {type(exc).__name__}: {exc}. "
-                "Hint: np.packbits and np.unpackbits(bits, count=n) do the bit work."
-            ) from exc
-        if not np.array_equal(mask, before):
-            raise AssertionError("mutation: pack changed the caller's mask in place.")
+        packed = call_learner(pack, mask, what=f"shape {shape}: pack", hint=hint)
+        restored = np.asarray(
+            call_learner(unpack, packed, what=f"shape {shape}: unpack", hint=hint)
+        )
+        require(
+            np.array_equal(mask, before),
+            "mutation: pack changed the caller's mask in place",
+        )
         n = mask.size
-        if restored.shape != mask.shape:
-            raise AssertionError(
-                f"shape {shape}: unpack returned shape {restored.shape}. Hint: the last byte holds "
-                f"{(-n) % 8} padding bits for {n} entries; keep the shape and pass count=n to np.unpackbits."
-            )
-        if restored.dtype != np.bool_:
-            raise AssertionError(
-                f"shape {shape}: unpack returned dtype {restored.dtype}; return a bool array (.astype(bool))."
-            )
-        if not np.array_equal(restored, mask):
-            raise AssertionError(
-                f"shape {shape}: the round trip changed {int((restored != mask).sum())} entries. "
-                "Hint: pack and unpack must use the same bit order and the same flattening (C order)."
-            )
+        require(
+            restored.shape == mask.shape,
+            f"shape {shape}: unpack returned shape {restored.shape}",
+            f"the last byte holds {(-n) % 8} padding bits for {n} entries; keep "
+            "the shape and pass count=n to np.unpackbits",
+        )
+        require(
+            restored.dtype == np.bool_,
+            f"shape {shape}: unpack returned dtype {restored.dtype}",
+            "return a bool array (.astype(bool))",
+        )
+        require(
+            np.array_equal(restored, mask),
+            f"shape {shape}: the round trip changed "
+            f"{int((restored != mask).sum())} entries",
+            "pack and unpack must use the same bit order and the same flattening "
+            "(C order)",
+        )
         size = _packed_nbytes(packed)
-        if size > -(-n // 8):
-            raise AssertionError(
-                f"shape {shape}: the packed mask holds {size} bytes for {n} entries; one bit per entry "
-                f"needs only {-(-n // 8)}. Hint: mask.astype(np.uint8) still spends a byte per entry; "
-                "np.packbits puts eight entries in each byte."
-            )
+        require(
+            size <= -(-n // 8),
+            f"shape {shape}: the packed mask holds {size} bytes for {n} entries; "
+            f"one bit per entry needs only {-(-n // 8)}",
+            "mask.astype(np.uint8) still spends a byte per entry; np.packbits puts "
+            "eight entries in each byte",
+        )
     return True
 
 
 def group_mean_variance(d: int, block: int, p: float) -> float:
-    """Variance of :math:`\\bar y = \\frac1d \\sum_{i=1}^d m_i / q` when blocks of ``block`` units share one coin.
+    """Variance of :math:`\\bar y = \\frac1d \\sum_{i=1}^d m_i / q` when blocks of
+    ``block`` units share one coin.
 
     The :math:`d` unit activations are split into :math:`g = d / b` blocks of :math:`b`
-    (``block``) units; each block has one mask value :math:`M_j \\sim \\mathrm{Bernoulli}(q)`,
+    (``block``) units; each block has one mask value :math:`M_j \\sim
+    \\mathrm{Bernoulli}(q)`,
     independent across blocks (a broadcast mask, e.g. one coin per channel). Then
-    :math:`\\bar y = \\frac1g \\sum_j M_j / q` and, since :math:`\\operatorname{Var}(M_j/q) = p/q`,
+    :math:`\\bar y = \\frac1g \\sum_j M_j / q` and, since
+    :math:`\\operatorname{Var}(M_j/q) = p/q`,
 
     .. math:: \\operatorname{Var}(\\bar y) = \\frac{p}{q\\, g} = \\frac{p\\, b}{q\\, d}.
 
     :math:`b = 1` is element-wise dropout (:math:`p/(qd)`), :math:`b = d` one coin for
-    all (:math:`p/q`). Requires :math:`0 \\le p < 1`, :math:`d, b \\ge 1` and :math:`b \\mid d`.
+    all (:math:`p/q`). Requires :math:`0 \\le p < 1`, :math:`d, b \\ge 1` and :math:`b
+    \\mid d`.
     """
-    for name, v in (("d", d), ("block", block)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer; got {name}={v!r}")
+    d = check_int(d, "d", 1)
+    block = check_int(block, "block", 1)
     if d % block:
         raise ValueError(f"block must divide d; got d={d}, block={block}")
-    if (
-        isinstance(p, bool)
-        or not isinstance(p, (int, float, np.floating))
-        or not 0.0 <= p < 1.0
-    ):
-        raise ValueError(f"p must satisfy 0 <= p < 1; got p={p!r}")
+    p = check_probability(p, "p")
+    if p == 1.0:
+        raise ValueError("p must satisfy 0 <= p < 1 (the variance is infinite at 1)")
     return p / (1.0 - p) * block / d
 
 
 def check_group_mean_variance(fn: Callable[[int, int, float], float]) -> bool:
-    """Check a learner's formula ``fn(d, block, p)`` against :func:`group_mean_variance`.
+    """Check a learner's formula ``fn(d, block, p)`` against
+    :func:`group_mean_variance`.
 
-    Evaluated on a grid of layer sizes, block sizes and drop probabilities (relative
-    tolerance :math:`10^{-9}`); typical mistakes (classic dropout's :math:`pq`, ignoring
-    the sharing, dividing by the block size instead of the number of blocks) get their
-    own hint.
+    Evaluated on a grid of layer sizes, block sizes and drop probabilities
+    (relative tolerance :math:`10^{-9}`); typical mistakes (classic dropout's
+    :math:`pq`, ignoring the sharing, dividing by the block size instead of the
+    number of blocks) get their own hint.
     """
-    if not callable(fn):
-        raise TypeError(
-            f"fn must be a callable fn(d, block, p); got {type(fn).__name__}"
-        )
+    require_callable(fn, "fn", "fn(d, block, p)")
     for d, block in ((1, 1), (8, 1), (8, 8), (12, 3), (64, 16), (60, 4)):
         for p in (0.0, 0.1, 0.5, 0.8):
             want = group_mean_variance(d, block, p)
-            try:
-                got = float(fn(d, block, p))
-            except Exception as exc:
-                raise AssertionError(
-                    f"d={d}, block={block}, p={p}: your function raised {type(exc).__name__}: {exc}"
-                ) from exc
+            what = f"d={d}, block={block}, p={p}"
+            got = float(call_learner(fn, d, block, p, what=what))
             if math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-15):
                 continue
             q = 1.0 - p
-            hint = "Hint: the mean is an average of g = d / block independent terms M_j / q, each of variance p / q."
+            hint = (
+                "the mean is an average of g = d / block independent terms M_j / q, "
+                "each of variance p / q"
+            )
             if math.isclose(got, p * q * block / d, rel_tol=1e-9):
-                hint = "You used p*q, the variance of a mask value (classic dropout); inverted dropout divides by q."
+                hint = (
+                    "you used p*q, the variance of a mask value (classic dropout); "
+                    "inverted dropout divides by q"
+                )
             elif math.isclose(got, p / q / d, rel_tol=1e-9):
-                hint = "You treated all d coins as independent; units in one block share a coin and do not average out."
+                hint = (
+                    "you treated all d coins as independent; units in one block "
+                    "share a coin and do not average out"
+                )
             elif math.isclose(got, p / q / block, rel_tol=1e-9):
-                hint = "You divided by the block size; the variance falls with the number of blocks, d / block."
-            raise AssertionError(
-                f"d={d}, block={block}, p={p}: your formula gives {got:.6g}, the variance is {want:.6g}. {hint}"
+                hint = (
+                    "you divided by the block size; the variance falls with the "
+                    "number of blocks, d / block"
+                )
+            fail(
+                f"{what}: your formula gives {got:.6g}, the variance is {want:.6g}",
+                hint,
             )
     return True
