@@ -1,12 +1,20 @@
-"""Measurements for dropout in convolutional networks: correlated feature maps and BN's variance shift.
+"""Measurements for dropout in convolutional networks: correlated feature maps and BN's
+variance shift.
 
-* :func:`neighbour_correlation`: how alike two neighbouring positions of a feature map are,
+* :func:`neighbour_correlation`: how alike two neighbouring positions of a feature map
+are,
   which is why element-wise dropout barely removes information from a conv layer.
-* :func:`variance_shift` and :func:`conv_variance_shift`: the variance a dropout layer adds in
-  training, which a later BatchNorm layer learns and then misses at inference (Li et al. 2019).
-* :func:`bn_input_variance`: the variance of every BatchNorm layer's input, measured in training
+* :func:`variance_shift` and :func:`conv_variance_shift`: the variance a dropout layer
+adds in
+  training, which a later BatchNorm layer learns and then misses at inference (Li et
+  al. 2019).
+* :func:`conv_variance_terms`: a convolution's output variance split into the
+  per-input terms and the covariances between inputs (why the shift shrinks there).
+* :func:`bn_input_variance`: the variance of every BatchNorm layer's input, measured in
+training
   and in inference mode, next to the running variance BN uses at inference.
-* :func:`recalibrate_bn`: a copy of a network whose BN statistics are re-estimated with dropout off.
+* :func:`recalibrate_bn`: a copy of a network whose BN statistics are re-estimated with
+dropout off.
 * :func:`layer_output`: the output of one sub-module, captured with a forward hook.
 
 Notation: ``p`` is the drop probability, :math:`q = 1 - p` the keep probability.
@@ -22,12 +30,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .validation import check_probability, check_real_array
+from .nn import preserve_modes
+from .validation import (
+    check_int,
+    check_module,
+    check_probability,
+    check_real_array,
+    check_tensor,
+)
 
 __all__ = [
     "BNVariance",
+    "ConvVarianceTerms",
     "bn_input_variance",
     "conv_variance_shift",
+    "conv_variance_terms",
     "fill_from_neighbours",
     "layer_output",
     "neighbour_correlation",
@@ -39,49 +56,29 @@ _BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
 def _check_batch_size(batch_size: Any) -> int:
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, (int, np.integer))
-        or batch_size < 2
-    ):
-        raise ValueError(
-            f"batch_size must be an integer >= 2; got batch_size={batch_size!r}"
-        )
-    return int(batch_size)
-
-
-def _check_tensor(x: Any, name: str = "x") -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
-    return x
-
-
-def _check_module(model: Any, name: str = "model") -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"{name} must be a torch.nn.Module; got {type(model).__name__}")
-    return model
+    return check_int(batch_size, "batch_size", 2)
 
 
 def neighbour_correlation(maps: Any, offset: int = 1) -> np.ndarray:
-    """Per-channel Pearson correlation between positions ``offset`` pixels apart in a feature map.
+    """Per-channel Pearson correlation between positions ``offset`` pixels apart in a
+    feature map.
 
-    For maps :math:`h` of shape ``(N, C, H, W)`` and a channel :math:`c`, collect every pair
+    For maps :math:`h` of shape ``(N, C, H, W)`` and a channel :math:`c`, collect every
+    pair
     :math:`(h_{n c i j}, h_{n c i, j+d})` (horizontal neighbours) and
-    :math:`(h_{n c i j}, h_{n c, i+d, j})` (vertical neighbours), :math:`d` = ``offset``, over all
+    :math:`(h_{n c i j}, h_{n c, i+d, j})` (vertical neighbours), :math:`d` =
+    ``offset``, over all
     samples :math:`n` and positions, and return their sample correlation
 
     .. math:: \\rho_c = \\frac{\\sum (a - \\bar a)(b - \\bar b)}
                              {\\sqrt{\\sum (a - \\bar a)^2 \\sum (b - \\bar b)^2}}.
 
-    A channel that is constant over those pairs (a dead ReLU unit) has no correlation: its entry
-    is NaN, so average with ``numpy.nanmean``. ``maps`` (a tensor or array) is not modified.
+    A channel that is constant over those pairs (a dead ReLU unit) has no correlation:
+    its entry
+    is NaN, so average with ``numpy.nanmean``. ``maps`` (a tensor or array) is not
+    modified.
     """
-    if (
-        isinstance(offset, bool)
-        or not isinstance(offset, (int, np.integer))
-        or offset < 1
-    ):
-        raise ValueError(f"offset must be a positive integer; got offset={offset!r}")
+    offset = check_int(offset, "offset", 1)
     if isinstance(maps, torch.Tensor):
         maps = maps.detach().cpu().numpy()
     arr = check_real_array(maps, "maps").astype(np.float64)
@@ -110,18 +107,24 @@ def neighbour_correlation(maps: Any, offset: int = 1) -> np.ndarray:
 
 
 def fill_from_neighbours(maps: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-    """Replace every dropped entry of ``maps`` by the mean of its kept 4-neighbours in the same map.
+    """Replace every dropped entry of ``maps`` by the mean of its kept 4-neighbours in
+    the same map.
 
-    ``maps`` has shape ``(N, C, H, W)`` and ``keep`` is a bool tensor that broadcasts to it
+    ``maps`` has shape ``(N, C, H, W)`` and ``keep`` is a bool tensor that broadcasts
+    to it
     (``True`` = kept). Kept entries are returned unchanged; a dropped entry with no kept
-    neighbour (up, down, left, right) becomes 0. This is the simplest guess a next layer could
-    make about a dropped activation from the ones around it: when neighbours are strongly
-    correlated the guess is good, which is why element-wise dropout removes little information
-    from a feature map, while a dropped whole channel (``keep`` of shape ``(N, C, 1, 1)``)
+    neighbour (up, down, left, right) becomes 0. This is the simplest guess a next
+    layer could
+    make about a dropped activation from the ones around it: when neighbours are
+    strongly
+    correlated the guess is good, which is why element-wise dropout removes little
+    information
+    from a feature map, while a dropped whole channel (``keep`` of shape ``(N, C, 1,
+    1)``)
     leaves no neighbour to guess from. Inputs are not modified.
     """
-    maps = _check_tensor(maps, "maps")
-    keep = _check_tensor(keep, "keep")
+    maps = check_tensor(maps, "maps")
+    keep = check_tensor(keep, "keep")
     if maps.ndim != 4:
         raise ValueError(f"maps must have shape (N, C, H, W); got {tuple(maps.shape)}")
     if keep.dtype != torch.bool:
@@ -130,7 +133,8 @@ def fill_from_neighbours(maps: torch.Tensor, keep: torch.Tensor) -> torch.Tensor
         k = torch.broadcast_to(keep, maps.shape).to(maps.dtype)
     except RuntimeError as exc:
         raise ValueError(
-            f"keep of shape {tuple(keep.shape)} does not broadcast to maps {tuple(maps.shape)}"
+            f"keep of shape {tuple(keep.shape)} does not broadcast to maps "
+            f"{tuple(maps.shape)}"
         ) from exc
     kernel = torch.tensor(
         [[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]],
@@ -142,7 +146,9 @@ def fill_from_neighbours(maps: torch.Tensor, keep: torch.Tensor) -> torch.Tensor
         total = F.conv2d(maps * k, kernel, padding=1, groups=maps.shape[1])
         count = F.conv2d(k, kernel, padding=1, groups=maps.shape[1])
         guess = torch.where(
-            count > 0, total / count.clamp_min(1), torch.zeros((), dtype=maps.dtype)
+            count > 0,
+            total / count.clamp_min(1),
+            torch.zeros((), dtype=maps.dtype, device=maps.device),
         )
     return torch.where(k.bool(), maps, guess)
 
@@ -150,22 +156,27 @@ def fill_from_neighbours(maps: torch.Tensor, keep: torch.Tensor) -> torch.Tensor
 def variance_shift(mean: Any, var: Any, p: float) -> tuple[np.ndarray, np.ndarray]:
     """Variance of an inverted-dropout output in training and at inference.
 
-    Let the activation :math:`x` have mean :math:`c` and variance :math:`v` (over the data) and
-    :math:`X = a x / q` with an independent mask :math:`a \\sim \\mathrm{Bernoulli}(q)`. Then
-    :math:`\\mathbb{E}[X] = c` and :math:`\\mathbb{E}[X^2] = \\mathbb{E}[a^2]\\,\\mathbb{E}[x^2] / q^2
+    Let the activation :math:`x` have mean :math:`c` and variance :math:`v` (over the
+    data) and
+    :math:`X = a x / q` with an independent mask :math:`a \\sim
+    \\mathrm{Bernoulli}(q)`. Then
+    :math:`\\mathbb{E}[X] = c` and :math:`\\mathbb{E}[X^2] =
+    \\mathbb{E}[a^2]\\,\\mathbb{E}[x^2] / q^2
     = (c^2 + v)/q`, so
 
     .. math:: \\operatorname{Var}_{\\text{train}}[X] = \\frac{c^2 + v}{q} - c^2, \\qquad
               \\operatorname{Var}_{\\text{test}}[X] = v,
 
     because dropout is the identity at inference. The difference
-    :math:`(c^2 + v)\\,p/q` is never negative. Returns ``(var_train, var_test)`` as float64 arrays
+    :math:`(c^2 + v)\\,p/q` is never negative. Returns ``(var_train, var_test)`` as
+    float64 arrays
     broadcast from ``mean`` and ``var``; ``p`` must be below 1.
     """
     p = check_probability(p, "p")
     if p == 1.0:
         raise ValueError(
-            "p must be below 1: with p = 1 dropout outputs zeros and X = a x / q is undefined"
+            "p must be below 1: with p = 1 dropout outputs zeros and X = a x / q "
+            "is undefined"
         )
     c = check_real_array(mean, "mean").astype(np.float64)
     v = check_real_array(var, "var").astype(np.float64)
@@ -179,32 +190,110 @@ def variance_shift(mean: Any, var: Any, p: float) -> tuple[np.ndarray, np.ndarra
 def conv_variance_shift(
     x: torch.Tensor, weight: torch.Tensor, p: float, padding: int = 0
 ) -> np.ndarray:
-    """Extra variance, per output channel, that element-wise dropout on ``x`` adds after a convolution.
+    """Extra variance, per output channel, that element-wise dropout on ``x`` adds
+    after a convolution.
 
     For :math:`y = w * \\operatorname{dropout}(x)` (one output position is
     :math:`y = \\sum_i w_i a_i x_i / q + b`), independent masks give
-    :math:`\\operatorname{Var}_a[y \\mid x] = \\frac{p}{q} \\sum_i w_i^2 x_i^2`, and by the law of total
+    :math:`\\operatorname{Var}_a[y \\mid x] = \\frac{p}{q} \\sum_i w_i^2 x_i^2`, and by
+    the law of total
     variance, over samples, positions and masks,
 
-    .. math:: \\operatorname{Var}_{\\text{train}}[y] - \\operatorname{Var}_{\\text{test}}[y]
+    .. math:: \\operatorname{Var}_{\\text{train}}[y] -
+    \\operatorname{Var}_{\\text{test}}[y]
               = \\frac{p}{q}\\, \\overline{(w^2 * x^2)},
 
-    the mean over samples and positions of the convolution of :math:`x^2` with the squared
-    kernel. This holds whatever the correlations between the entries of ``x``. ``x`` has shape
-    ``(N, C_in, H, W)`` and ``weight`` ``(C_out, C_in, k, k)`` (stride 1); returns shape ``(C_out,)``.
+    the mean over samples and positions of the convolution of :math:`x^2` with the
+    squared
+    kernel. This holds whatever the correlations between the entries of ``x``. ``x``
+    has shape
+    ``(N, C_in, H, W)`` and ``weight`` ``(C_out, C_in, k, k)`` (stride 1); returns
+    shape ``(C_out,)``.
     """
     p = check_probability(p, "p")
     if p == 1.0:
         raise ValueError("p must be below 1")
-    x = _check_tensor(x, "x")
-    weight = _check_tensor(weight, "weight")
+    x = check_tensor(x, "x")
+    weight = check_tensor(weight, "weight")
     if x.ndim != 4 or weight.ndim != 4 or weight.shape[1] != x.shape[1]:
         raise ValueError(
-            f"x must be (N, C_in, H, W) and weight (C_out, C_in, k, k); got {tuple(x.shape)} and {tuple(weight.shape)}"
+            "x must be (N, C_in, H, W) and weight (C_out, C_in, k, k); got "
+            f"{tuple(x.shape)} and {tuple(weight.shape)}"
         )
     with torch.no_grad():
         second = F.conv2d(x.double() ** 2, weight.double() ** 2, padding=padding)
     return (p / (1.0 - p)) * second.mean(dim=(0, 2, 3)).cpu().numpy()
+
+
+class ConvVarianceTerms(NamedTuple):
+    """Per output channel of a convolution (float64 arrays of shape ``(C_out,)``).
+
+    ``total``: :math:`\\operatorname{Var}[y] = w^\\top \\Sigma w`; ``own``: the
+    per-input terms :math:`\\sum_i w_i^2 \\Sigma_{ii}`; ``cross``: the
+    covariance terms :math:`\\sum_{i \\ne j} w_i w_j \\Sigma_{ij}` (so
+    ``total = own + cross``); ``shift``: the extra training-time variance of
+    element-wise dropout on the input, :math:`\\frac{p}{q} \\sum_i w_i^2
+    \\mathbb{E}[x_i^2]`.
+    """
+
+    total: np.ndarray
+    own: np.ndarray
+    cross: np.ndarray
+    shift: np.ndarray
+
+
+def conv_variance_terms(
+    x: torch.Tensor, weight: torch.Tensor, p: float, padding: int = 0
+) -> ConvVarianceTerms:
+    """Split the inference-time variance of ``y = conv(x, weight)`` into own and cross
+    terms.
+
+    One output position is :math:`y = \\sum_i w_i x_i` over the
+    :math:`K = C_{\\text{in}} k^2` inputs of its receptive field. With
+    :math:`\\Sigma` the covariance matrix of those inputs over samples and
+    positions (from ``unfold``),
+
+    .. math:: \\operatorname{Var}[y] = \\underbrace{\\sum_i w_i^2
+    \\Sigma_{ii}}_{\\text{own}}
+              + \\underbrace{\\sum_{i \\ne j} w_i w_j \\Sigma_{ij}}_{\\text{cross}},
+
+    while element-wise dropout (independent masks) adds only
+    :math:`\\frac{p}{q} \\sum_i w_i^2 \\mathbb{E}[x_i^2]` in training (see
+    :func:`conv_variance_shift`). The train/test variance ratio is
+    :math:`1 + \\text{shift}/(\\text{own} + \\text{cross})`: positive
+    covariances between inputs enlarge the denominator and so shrink the ratio;
+    with uncorrelated inputs it would be :math:`1 + \\text{shift}/\\text{own}`.
+    ``x`` is ``(N, C_in, H, W)``, ``weight`` ``(C_out, C_in, k, k)``, stride 1;
+    computed in float64.
+    """
+    p = check_probability(p, "p")
+    if p == 1.0:
+        raise ValueError("p must be below 1")
+    x = check_tensor(x, "x", ndim=4)
+    weight = check_tensor(weight, "weight", ndim=4)
+    padding = check_int(padding, "padding", 0)
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"weight has {weight.shape[1]} input channels, x has {x.shape[1]}"
+        )
+    k = (int(weight.shape[2]), int(weight.shape[3]))
+    with torch.no_grad():
+        cols = F.unfold(x.double(), k, padding=padding)  # (N, K, L)
+        cols = cols.transpose(1, 2).reshape(-1, cols.shape[1])  # (N L, K)
+        mean = cols.mean(dim=0)
+        centred = cols - mean
+        cov = centred.T @ centred / cols.shape[0]  # population covariance
+        w = weight.detach().double().reshape(weight.shape[0], -1).to(cov.device)
+        total = ((w @ cov) * w).sum(dim=1)
+        own = (w * w * torch.diagonal(cov)).sum(dim=1)
+        second = torch.diagonal(cov) + mean * mean
+        shift = (p / (1.0 - p)) * (w * w * second).sum(dim=1)
+    return ConvVarianceTerms(
+        total.cpu().numpy(),
+        own.cpu().numpy(),
+        (total - own).cpu().numpy(),
+        shift.cpu().numpy(),
+    )
 
 
 @torch.no_grad()
@@ -213,12 +302,14 @@ def layer_output(
 ) -> torch.Tensor:
     """The output of ``module`` (a sub-module of ``model``) when ``model(x)`` runs.
 
-    Runs in eval mode unless ``training=True``; the model's mode is restored afterwards and
-    nothing else about it changes (in training mode BN's running statistics would move, so that
+    Runs in eval mode unless ``training=True``; the model's mode is restored afterwards
+    and
+    nothing else about it changes (in training mode BN's running statistics would move,
+    so that
     pass runs on a copy).
     """
-    model = _check_module(model)
-    x = _check_tensor(x)
+    model = check_module(model)
+    x = check_tensor(x)
     if not any(m is module for m in model.modules()):
         raise ValueError("module must be a sub-module of model")
     target = model
@@ -230,21 +321,23 @@ def layer_output(
     handle = module.register_forward_hook(
         lambda mod, inp, out: captured.append(out.detach().clone())
     )
-    was_training = model.training
+    device = next(iter(target.parameters()), torch.empty(0)).device
     try:
-        target.train(training)
-        target(x)
+        with preserve_modes(target):
+            target.train(training)
+            target(x.to(device))
     finally:
         handle.remove()
-        model.train(was_training)
     return captured[0]
 
 
 class BNVariance(NamedTuple):
-    """Per-channel statistics of one BatchNorm layer's input (float64 arrays of shape ``(C,)``).
+    """Per-channel statistics of one BatchNorm layer's input (float64 arrays of shape
+    ``(C,)``).
 
     ``train_var``: variance of the input with the network in training mode (dropout on);
-    ``eval_var``: the same in inference mode (dropout off); ``running_var``: the estimate BN
+    ``eval_var``: the same in inference mode (dropout off); ``running_var``: the
+    estimate BN
     divides by at inference. ``train_mean`` and ``eval_mean`` are the matching means.
     """
 
@@ -272,13 +365,14 @@ class _Moments:
         self.n += t.shape[1]
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.s1 is None or self.s2 is None:
+            raise ValueError("no batch was seen: x must hold at least one sample")
         mean = self.s1 / self.n
-        return mean.cpu().numpy(), (self.s2 / self.n - mean**2).clamp_min(
-            0
-        ).cpu().numpy()
+        var = (self.s2 / self.n - mean * mean).clamp_min(0)
+        return mean.cpu().numpy(), var.cpu().numpy()
 
 
-def _bn_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+def _bn_layers(model: nn.Module) -> list[tuple[str, Any]]:
     return [(name, m) for name, m in model.named_modules() if isinstance(m, _BN_TYPES)]
 
 
@@ -290,7 +384,7 @@ def _moments_of_bn_inputs(
     acc = [_Moments() for _ in layers]
     handles = [
         m.register_forward_hook(lambda mod, inp, out, a=a: a.add(inp[0]))
-        for (_, m), a in zip(layers, acc)
+        for (_, m), a in zip(layers, acc, strict=True)
     ]
     device = next(model.parameters()).device
     try:
@@ -305,17 +399,23 @@ def _moments_of_bn_inputs(
 def bn_input_variance(
     model: nn.Module, x: torch.Tensor, batch_size: int = 256
 ) -> list[BNVariance]:
-    """Mean and variance of every BatchNorm layer's input, in training and in inference mode.
+    """Mean and variance of every BatchNorm layer's input, in training and in inference
+    mode.
 
-    The statistics are taken per channel over samples and positions of ``x``, fed in batches of
-    ``batch_size``. In training mode dropout draws masks from torch's global generator and BN
-    normalises with batch statistics, exactly as during training. The passes run on a deep copy,
-    so ``model`` (its mode and its running statistics) is left as it was. Li et al. (2019) call
-    the gap between ``train_var`` (which ``running_var`` has tracked) and ``eval_var`` the
+    The statistics are taken per channel over samples and positions of ``x``, fed in
+    batches of
+    ``batch_size``. In training mode dropout draws masks from torch's global generator
+    and BN
+    normalises with batch statistics, exactly as during training. The passes run on a
+    deep copy,
+    so ``model`` (its mode and its running statistics) is left as it was. Li et al.
+    (2019) call
+    the gap between ``train_var`` (which ``running_var`` has tracked) and ``eval_var``
+    the
     *variance shift*.
     """
-    model = _check_module(model)
-    x = _check_tensor(x)
+    model = check_module(model)
+    x = check_tensor(x)
     batch_size = _check_batch_size(batch_size)
     layers = _bn_layers(model)
     if not layers:
@@ -327,7 +427,9 @@ def bn_input_variance(
     work.eval()
     eval_stats = _moments_of_bn_inputs(work, x, batch_size)
     out = []
-    for (name, bn), (tm, tv), (em, ev) in zip(layers, train_stats, eval_stats):
+    for (name, bn), (tm, tv), (em, ev) in zip(
+        layers, train_stats, eval_stats, strict=True
+    ):
         running = (
             bn.running_var.detach().double().cpu().numpy().copy()
             if bn.running_var is not None
@@ -340,16 +442,20 @@ def bn_input_variance(
 def recalibrate_bn(
     model: nn.Module, x: torch.Tensor, batch_size: int = 256
 ) -> nn.Module:
-    """A copy of ``model`` whose BatchNorm running statistics are re-estimated with dropout off.
+    """A copy of ``model`` whose BatchNorm running statistics are re-estimated with
+    dropout off.
 
-    Every dropout layer stays in eval mode (the identity) while each BN layer, in training mode
+    Every dropout layer stays in eval mode (the identity) while each BN layer, in
+    training mode
     with ``momentum=None``, re-accumulates the cumulative average of its batch means and
-    (unbiased) batch variances over ``x``. The result is in eval mode; its weights are those of
-    ``model``, which is not changed. This removes the variance shift of dropout placed before
+    (unbiased) batch variances over ``x``. The result is in eval mode; its weights are
+    those of
+    ``model``, which is not changed. This removes the variance shift of dropout placed
+    before
     BN: the statistics now describe the inputs BN actually sees at inference.
     """
-    model = _check_module(model)
-    x = _check_tensor(x)
+    model = check_module(model)
+    x = check_tensor(x)
     batch_size = _check_batch_size(batch_size)
     new = copy.deepcopy(model)
     new.eval()
@@ -371,7 +477,7 @@ def recalibrate_bn(
             if len(xb) < 2:
                 break
             new(xb.to(device))
-    for (_, bn), m in zip(layers, momenta):
+    for (_, bn), m in zip(layers, momenta, strict=True):
         bn.momentum = m
     new.eval()
     return new

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
-from .nn import Dropout, Dropout2d
-from .validation import check_probability
+from .nn import DropBlock, Dropout, Dropout2d
+from .validation import check_int, check_probability
 
 __all__ = ["MLP", "SmallCNN"]
 
 
 def _rates(dropout: float | Sequence[float], n_hidden: int) -> list[float]:
-    if isinstance(dropout, (int, float)) and not isinstance(dropout, bool):
-        rates = [dropout] * n_hidden
-    else:
-        rates = list(dropout)
+    if isinstance(dropout, Iterable) and not isinstance(dropout, (str, bytes)):
+        rates: list[Any] = list(dropout)
         if len(rates) != n_hidden:
             raise ValueError(
-                f"dropout must be one rate or one per hidden layer ({n_hidden}); got {len(rates)} rates"
+                f"dropout must be one rate or one per hidden layer ({n_hidden}); "
+                f"got {len(rates)} rates"
             )
+    else:
+        rates = [dropout] * n_hidden
     return [check_probability(r, "dropout") for r in rates]
 
 
@@ -47,15 +49,13 @@ class MLP(nn.Sequential):
         dropout_layer: Callable[[float], nn.Module] = Dropout,
         activation: Callable[[], nn.Module] = nn.ReLU,
     ) -> None:
-        hidden = list(hidden)
-        if any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
-            raise ValueError(f"hidden widths must be positive integers; got {hidden!r}")
+        hidden = [check_int(h, "hidden widths", 1) for h in hidden]
         rates = _rates(dropout, len(hidden))
         layers: list[nn.Module] = [nn.Flatten()]
         if check_probability(input_dropout, "input_dropout") > 0:
             layers.append(dropout_layer(input_dropout))
         width = in_features
-        for h, rate in zip(hidden, rates):
+        for h, rate in zip(hidden, rates, strict=True):
             layers += [nn.Linear(width, h), activation()]
             if rate > 0:
                 layers.append(dropout_layer(rate))
@@ -67,7 +67,7 @@ class MLP(nn.Sequential):
         self.rates = rates
 
 
-_DROPOUT_KINDS = ("element", "channel")
+_DROPOUT_KINDS = ("element", "channel", "block")
 _NORMS = ("none", "batch")
 
 
@@ -76,7 +76,8 @@ class SmallCNN(nn.Module):
 
     Layout, for ``channels = (c_1, ..., c_L)``::
 
-        block_l:  Conv2d(3x3, padding 1) -> [BatchNorm2d] -> ReLU -> [Dropout] -> [MaxPool2d(2)]
+        block_l:  Conv2d(3x3, padding 1) -> [BatchNorm2d] -> ReLU -> [Dropout]
+                  -> [MaxPool2d(2)]
         head:     Flatten -> [Dropout(head_dropout)] -> Linear(n_classes)
 
     The first ``pools`` blocks end with a 2x2 max-pool (default: every block but
@@ -85,9 +86,11 @@ class SmallCNN(nn.Module):
     (the conv then has no bias, which BN would cancel). ``dropout`` is the drop
     probability applied after the activation of every block but the last, i.e.
     *between* convolutions; ``dropout_kind`` chooses element-wise masks
-    (:class:`dropout_lib.nn.Dropout`) or whole-channel masks
-    (:class:`dropout_lib.nn.Dropout2d`). ``head_dropout`` drops features just
-    before the classifier, after the last BatchNorm layer.
+    (``"element"``, :class:`dropout_lib.nn.Dropout`), whole-channel masks
+    (``"channel"``, :class:`dropout_lib.nn.Dropout2d`) or square blocks of side
+    ``block_size`` (``"block"``, :class:`dropout_lib.nn.DropBlock`).
+    ``head_dropout`` drops features just before the classifier, after the last
+    BatchNorm layer.
 
     Attributes ``features`` (the conv blocks, an ``nn.Sequential``) and
     ``head`` let callers take intermediate feature maps.
@@ -105,39 +108,31 @@ class SmallCNN(nn.Module):
         dropout_kind: str = "element",
         head_dropout: float = 0.0,
         pools: int | None = None,
+        block_size: int = 3,
     ) -> None:
         super().__init__()
-        channels = list(channels)
-        if not channels or any(
-            isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in channels
-        ):
+        channels = [check_int(c, "channels entries", 1) for c in channels]
+        if not channels:
             raise ValueError(
-                f"channels must be a non-empty sequence of positive integers; got {channels!r}"
+                "channels must be a non-empty sequence of positive integers"
             )
-        for name, value in (
-            ("n_classes", n_classes),
-            ("in_channels", in_channels),
-            ("image_size", image_size),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"{name} must be a positive integer; got {name}={value!r}"
-                )
+        n_classes = check_int(n_classes, "n_classes", 1)
+        in_channels = check_int(in_channels, "in_channels", 1)
+        image_size = check_int(image_size, "image_size", 1)
+        block_size = check_int(block_size, "block_size", 1)
         if norm not in _NORMS:
             raise ValueError(f"norm must be one of {_NORMS}; got norm={norm!r}")
         if dropout_kind not in _DROPOUT_KINDS:
             raise ValueError(
-                f"dropout_kind must be one of {_DROPOUT_KINDS}; got dropout_kind={dropout_kind!r}"
+                f"dropout_kind must be one of {_DROPOUT_KINDS}; "
+                f"got dropout_kind={dropout_kind!r}"
             )
         dropout = check_probability(dropout, "dropout")
         head_dropout = check_probability(head_dropout, "head_dropout")
         if pools is None:
             pools = len(channels) - 1
-        if (
-            isinstance(pools, bool)
-            or not isinstance(pools, int)
-            or not 0 <= pools <= len(channels)
-        ):
+        pools = check_int(pools, "pools", 0)
+        if pools > len(channels):
             raise ValueError(
                 f"pools must be an integer in [0, {len(channels)}]; got pools={pools!r}"
             )
@@ -145,7 +140,14 @@ class SmallCNN(nn.Module):
             raise ValueError(
                 f"image_size={image_size} is not divisible by 2**pools={2**pools}"
             )
-        drop_cls = Dropout if dropout_kind == "element" else Dropout2d
+
+        def make_dropout(rate: float) -> nn.Module:
+            if dropout_kind == "channel":
+                return Dropout2d(rate)
+            if dropout_kind == "block":
+                return DropBlock(rate, block_size=block_size)
+            return Dropout(rate)
+
         layers: list[nn.Module] = []
         width = in_channels
         for i, c in enumerate(channels):
@@ -156,7 +158,7 @@ class SmallCNN(nn.Module):
                 layers.append(nn.BatchNorm2d(c))
             layers.append(nn.ReLU())
             if dropout > 0 and i < len(channels) - 1:
-                layers.append(drop_cls(dropout))
+                layers.append(make_dropout(dropout))
             if i < pools:
                 layers.append(nn.MaxPool2d(2))
             width = c
@@ -174,9 +176,11 @@ class SmallCNN(nn.Module):
             dropout_kind=dropout_kind,
             head_dropout=head_dropout,
             pools=pools,
+            block_size=block_size,
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(N, n_classes)`` for images ``(N, 1, H, W)`` (or ``(N, H, W)``)."""
         if x.ndim == 3:  # (N, H, W) images: add the channel axis
             x = x.unsqueeze(1)
         return self.head(self.features(x))

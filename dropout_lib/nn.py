@@ -11,15 +11,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from .validation import check_module, check_probability
+from .validation import check_int, check_module, check_probability
 
 __all__ = [
     "ClassicDropout",
     "DROPOUT_TYPES",
+    "DropBlock",
     "Dropout",
     "Dropout2d",
+    "block_keep_mask",
     "channel_keep_mask",
     "dropout_active",
     "eval_mode",
@@ -152,6 +155,86 @@ class Dropout2d(Dropout):
     def _mask(self, x: torch.Tensor, keep: float) -> torch.Tensor:
         """One coin per (sample, channel), broadcast over the spatial positions."""
         return channel_keep_mask(x, keep, self.generator)
+
+
+def block_keep_mask(
+    x: torch.Tensor,
+    keep_prob: float,
+    block_size: int,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """A bool keep mask shaped like ``x`` (``(N, C, H, W)``) that drops square blocks.
+
+    Block *seeds* are drawn independently, :math:`z_{ncuv} \\sim
+    \\mathrm{Bernoulli}(\\gamma)`, on a grid of :math:`(H + b - 1) \\times (W + b - 1)`
+    positions, :math:`b` = ``block_size``; a seed drops the :math:`b \\times b`
+    block whose bottom-right corner it marks (a max-pool of the seeds with a
+    :math:`b \\times b` window and stride 1), clipped to the map. Every position
+    of the map lies in exactly :math:`b^2` windows, so it is kept with
+    probability :math:`(1 - \\gamma)^{b^2}`; choosing
+
+    .. math:: \\gamma = 1 - q^{1/b^2}
+
+    makes that exactly :math:`q` (``keep_prob``) at every position, edges
+    included. ``b = 1`` is element-wise dropout. Made on ``x.device``.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"x must have shape (N, C, H, W); got shape {tuple(x.shape)}")
+    b = check_int(block_size, "block_size", 1)
+    q = check_probability(keep_prob, "keep_prob")
+    n, c, h, w = x.shape
+    gamma = 1.0 - q ** (1.0 / (b * b))
+    shape = (n, c, h + b - 1, w + b - 1)
+    seeds = torch.rand(shape, device=x.device, generator=generator) < gamma
+    if b == 1:
+        return ~seeds
+    dropped = F.max_pool2d(seeds.to(torch.float32), kernel_size=b, stride=1)
+    return dropped == 0
+
+
+class DropBlock(Dropout):
+    """DropBlock (Ghiasi et al. 2018): inverted dropout of square blocks of a feature
+    map.
+
+    Training mode computes :math:`h'_{nchw} = m_{nchw}\\, h_{nchw} / q` with the
+    mask of :func:`block_keep_mask`: contiguous :math:`b \\times b` regions
+    (``block_size``) are dropped together, so a dropped activation's neighbours
+    are mostly dropped too and cannot stand in for it. Each position is kept with
+    probability exactly :math:`q = 1 - p`, so :math:`\\mathbb{E}[h'] = h` holds
+    entry by entry, as for :class:`Dropout`. Eval mode is the identity; ``p ==
+    1`` gives exact zeros.
+
+    Two deliberate differences from the paper: its seed rate
+    :math:`\\gamma = \\frac{p}{b^2}\\frac{HW}{(H-b+1)(W-b+1)}` only approximates
+    the drop rate, and it rescales by the realised fraction of kept units,
+    whereas here :math:`\\gamma` makes the keep probability exact and the scale
+    is the constant :math:`1/q`; and blocks may be clipped at the map's edges
+    (the paper keeps them inside). ``block_size=1`` is element-wise dropout.
+    """
+
+    def __init__(
+        self,
+        p: float = 0.1,
+        block_size: int = 3,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__(p, generator)
+        self.block_size = check_int(block_size, "block_size", 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4:
+            raise ValueError(
+                f"DropBlock expects x of shape (N, C, H, W); got shape {tuple(x.shape)}"
+            )
+        return super().forward(x)
+
+    def _mask(self, x: torch.Tensor, keep: float) -> torch.Tensor:
+        """Square blocks of ``block_size`` dropped together
+        (:func:`block_keep_mask`)."""
+        return block_keep_mask(x, keep, self.block_size, self.generator)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, block_size={self.block_size}"
 
 
 # --------------------------------------------------------------------------

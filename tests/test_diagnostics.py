@@ -10,6 +10,7 @@ from torch import nn
 from dropout_lib.diagnostics import (
     bn_input_variance,
     conv_variance_shift,
+    conv_variance_terms,
     fill_from_neighbours,
     layer_output,
     neighbour_correlation,
@@ -17,6 +18,7 @@ from dropout_lib.diagnostics import (
     variance_shift,
 )
 from dropout_lib.nn import Dropout
+from dropout_lib.reproducibility import get_device
 
 
 # ---------------------------------------------------------------- neighbour_correlation
@@ -49,9 +51,11 @@ def test_dead_channel_is_nan_and_input_untouched():
     assert torch.equal(x, x0)
 
 
-@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
-def test_correlation_bad_offset(bad):
-    with pytest.raises(ValueError, match="offset"):
+@pytest.mark.parametrize(
+    "bad, exc", [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError)]
+)
+def test_correlation_bad_offset(bad, exc):
+    with pytest.raises(exc, match="offset"):
         neighbour_correlation(np.zeros((1, 1, 4, 4)), offset=bad)
 
 
@@ -253,3 +257,61 @@ def test_fill_errors():
         )
     with pytest.raises(ValueError, match="maps"):
         fill_from_neighbours(torch.ones(2, 2), torch.ones(2, 2, dtype=torch.bool))
+
+
+# ---------------------------------------------------------------- conv_variance_terms
+def test_conv_variance_terms_add_up_and_match_the_convolution():
+    torch.manual_seed(0)
+    base = torch.rand(64, 1, 8, 8)
+    x = torch.cat([base, base + 0.3 * torch.rand(64, 1, 8, 8)], dim=1)  # correlated
+    conv = nn.Conv2d(2, 3, 3, padding=1, bias=False).double()
+    t = conv_variance_terms(x, conv.weight, 0.5, padding=1)
+    with torch.no_grad():
+        y = conv(x.double())
+    assert np.allclose(t.total, y.var(dim=(0, 2, 3), unbiased=False).numpy())
+    assert np.allclose(t.own + t.cross, t.total)
+    assert np.allclose(t.shift, conv_variance_shift(x, conv.weight, 0.5, padding=1))
+    # all-positive weights on positively correlated inputs: cross terms positive
+    w = conv.weight.detach().abs()
+    assert np.all(conv_variance_terms(x, w, 0.5, padding=1).cross > 0)
+
+
+def test_conv_variance_terms_independent_inputs_have_small_cross_terms():
+    torch.manual_seed(1)
+    x = torch.rand(400, 2, 6, 6)
+    w = torch.randn(2, 2, 3, 3)
+    t = conv_variance_terms(x, w, 0.2)
+    assert np.all(np.abs(t.cross) < 0.1 * t.own)
+
+
+def test_conv_variance_terms_errors():
+    with pytest.raises(ValueError, match="input channels"):
+        conv_variance_terms(torch.ones(2, 3, 4, 4), torch.ones(1, 2, 3, 3), 0.5)
+    with pytest.raises(ValueError, match="axes"):
+        conv_variance_terms(torch.ones(3, 4, 4), torch.ones(1, 3, 3, 3), 0.5)
+    with pytest.raises(ValueError, match="p"):
+        conv_variance_terms(torch.ones(2, 3, 4, 4), torch.ones(1, 3, 3, 3), 1.0)
+
+
+def test_layer_output_keeps_mixed_modes():
+    net = _net(0.5).eval()
+    net[2].train()  # only dropout in training mode
+    layer_output(net, net[1], torch.rand(4, 1, 6, 6))
+    assert net[2].training and not net[3].training and not net.training
+
+
+def test_helpers_on_the_default_device():
+    device = get_device()
+    torch.manual_seed(2)
+    x = torch.rand(64, 1, 6, 6)
+    net = _warm(_net(0.5), x).to(device)
+    h = layer_output(net, net[1], x)  # x on the CPU, model maybe on a GPU
+    assert h.device.type == device.type
+    (stats,) = bn_input_variance(net, x.to(device))
+    assert np.all(np.isfinite(stats.train_var))
+    fixed = recalibrate_bn(net, x.to(device))
+    assert next(fixed.parameters()).device.type == device.type
+    keep = torch.rand(h.shape, device=device) > 0.5
+    assert fill_from_neighbours(h, keep).device.type == device.type
+    t = conv_variance_terms(h, net[0].weight.detach().repeat(1, 4, 1, 1), 0.5)
+    assert np.all(t.total >= 0)

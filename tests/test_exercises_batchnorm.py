@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from dropout_lib.exercises._checking import CheckFailed
 from dropout_lib.exercises.batchnorm import check_channel_dropout, check_variance_shift
 from dropout_lib.nn import Dropout, Dropout2d
 
@@ -32,7 +33,7 @@ def test_variance_checker_accepts_reference():
     ],
 )
 def test_variance_checker_rejects_mistakes(bad):
-    with pytest.raises(AssertionError):
+    with pytest.raises(CheckFailed):
         check_variance_shift(bad)
 
 
@@ -68,8 +69,44 @@ def _inplace(x, p):
     ],
 )
 def test_channel_checker_rejects_mistakes(bad):
-    with pytest.raises(AssertionError):
+    with pytest.raises(CheckFailed):
         check_channel_dropout(bad)
+
+
+def _raises(*args):
+    raise RuntimeError("learner bug")
+
+
+def test_learner_exceptions_become_check_failures():
+    with pytest.raises(CheckFailed, match="RuntimeError"):
+        check_variance_shift(_raises)
+    with pytest.raises(CheckFailed, match="RuntimeError"):
+        check_channel_dropout(_raises)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [lambda c, v, p: (0, 0), lambda c, v, p: ("a", v), lambda c, v, p: None],
+)
+def test_variance_checker_rejects_without_assert(bad):
+    # CheckFailed is raised explicitly, so this holds under python -O as well
+    with pytest.raises(CheckFailed):
+        check_variance_shift(bad)
+
+
+@pytest.mark.parametrize(
+    "bad", [lambda x, p: x, lambda x, p: x.numpy(), lambda x, p: x.clone()[:1]]
+)
+def test_channel_checker_rejects_without_assert(bad):
+    with pytest.raises(CheckFailed):
+        check_channel_dropout(bad)
+
+
+def test_checker_restores_rng_state():
+    torch.manual_seed(7)
+    state = torch.random.get_rng_state()
+    check_channel_dropout(lambda x, p: Dropout2d(p)(x))
+    assert torch.equal(torch.random.get_rng_state(), state)
 
 
 def test_checkers_type_errors():

@@ -28,7 +28,7 @@ def test_keras_tutorial_layout():
         "Flatten",
     ]
     linears = [m for m in model if isinstance(m, nn.Linear)]
-    assert [(l.in_features, l.out_features) for l in linears] == [
+    assert [(lin.in_features, lin.out_features) for lin in linears] == [
         (20, 64),
         (64, 64),
         (64, 1),
@@ -81,9 +81,13 @@ def test_eval_mode_is_deterministic_and_train_mode_is_not():
     assert not torch.equal(model(x), model(x))
 
 
-@pytest.mark.parametrize("hidden", [[0], [-1], [2.5], [True], ["8"]])
-def test_bad_hidden_widths(hidden):
-    with pytest.raises(ValueError, match="hidden"):
+@pytest.mark.parametrize(
+    "hidden, exc",
+    [([0], ValueError), ([-1], ValueError), ([2.5], TypeError), ([True], TypeError)]
+    + [(["8"], TypeError)],
+)
+def test_bad_hidden_widths(hidden, exc):
+    with pytest.raises(exc, match="hidden"):
         MLP(4, hidden, 1)
 
 
@@ -120,5 +124,5 @@ def test_parameter_count_formula(in_f, hidden, out_f, p):
     """A Linear(a, b) holds (a + 1) * b parameters; dropout holds none."""
     model = MLP(in_f, hidden, out_f, dropout=p)
     widths = [in_f, *hidden, out_f]
-    expected = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+    expected = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:], strict=True))
     assert sum(t.numel() for t in model.parameters()) == expected

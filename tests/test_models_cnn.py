@@ -5,7 +5,8 @@ import torch
 from torch import nn
 
 from dropout_lib.models import MLP, SmallCNN
-from dropout_lib.nn import Dropout, Dropout2d
+from dropout_lib.nn import DropBlock, Dropout, Dropout2d
+from dropout_lib.reproducibility import get_device
 
 
 def _types(model):
@@ -31,7 +32,9 @@ def test_batchnorm_between_conv_and_activation_and_no_conv_bias():
     assert m(torch.zeros(3, 1, 14, 14)).shape == (3, 10)
 
 
-@pytest.mark.parametrize("kind, cls", [("element", Dropout), ("channel", Dropout2d)])
+@pytest.mark.parametrize(
+    "kind, cls", [("element", Dropout), ("channel", Dropout2d), ("block", DropBlock)]
+)
 def test_dropout_between_convolutions_only(kind, cls):
     m = SmallCNN((4, 8, 8), dropout=0.3, dropout_kind=kind)
     t = _types(m)
@@ -68,7 +71,10 @@ def test_config_recorded():
         (dict(channels=()), ValueError, "channels"),
         (dict(channels=(4, 0)), ValueError, "channels"),
         (dict(norm="layer"), ValueError, "norm"),
-        (dict(dropout_kind="block"), ValueError, "dropout_kind"),
+        (dict(dropout_kind="spatial"), ValueError, "dropout_kind"),
+        (dict(channels=(4, 2.0)), TypeError, "channels"),
+        (dict(block_size=0), ValueError, "block_size"),
+        (dict(pools=-1), ValueError, "pools"),
         (dict(dropout=1.5), ValueError, "dropout"),
         (dict(dropout="x"), TypeError, "dropout"),
         (dict(head_dropout=-0.1), ValueError, "head_dropout"),
@@ -84,3 +90,18 @@ def test_bad_arguments(kwargs, exc, word):
 
 def test_mlp_untouched():
     assert MLP(4, [3], 2)(torch.zeros(1, 4)).shape == (1, 2)
+
+
+def test_dropblock_config_and_size():
+    m = SmallCNN((4, 8), dropout=0.1, dropout_kind="block", block_size=2, pools=1)
+    blocks = [x for x in m.features if isinstance(x, DropBlock)]
+    assert len(blocks) == 1 and blocks[0].block_size == 2 and blocks[0].p == 0.1
+    assert m.config["block_size"] == 2 and m.config["dropout_kind"] == "block"
+
+
+def test_runs_on_the_default_device():
+    device = get_device()
+    m = SmallCNN((4, 8), norm="batch", dropout=0.2, dropout_kind="block", pools=1)
+    m = m.to(device).train()
+    out = m(torch.rand(4, 1, 28, 28, device=device))
+    assert out.shape == (4, 10) and out.device.type == device.type

@@ -64,7 +64,7 @@ def test_mask_shape_and_device_and_dtype():
 
 
 def test_statistics_match_torch_dropout2d():
-    """Same keep rate, same per-entry moments, same within-map correlation as torch.nn.Dropout2d."""
+    """Same keep rate, per-entry moments and within-map correlation as torch's layer."""
     p = 0.3
     x = torch.ones(4000, 16, 4, 4)
     torch.manual_seed(1)
@@ -110,3 +110,11 @@ def test_property_output_is_zero_or_scaled(p, n, c, h):
     q = 1 - p
     assert torch.all((y == 0) | torch.isclose(y, x / q))
     assert y.shape == x.shape
+
+
+def test_mask_on_the_default_device():
+    from dropout_lib.reproducibility import get_device
+
+    x = torch.ones(3, 4, 5, 5, device=get_device())
+    assert channel_keep_mask(x, 0.5).device == x.device
+    assert Dropout2d(0.5)(x).device == x.device

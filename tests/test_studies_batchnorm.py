@@ -1,10 +1,13 @@
-"""Tests for dropout_lib.cnn_study."""
+"""Tests for dropout_lib.studies.batchnorm (chapter 6's data preparation and runs)."""
 
 import numpy as np
 import pytest
 import torch
 
-from dropout_lib.cnn_study import CNNRun, downsample_images, run_cnn, summarise
+from dropout_lib.reproducibility import get_device
+from dropout_lib.stats import mean_sd
+from dropout_lib.studies.batchnorm import downsample_images, run_cnn_seeds
+from dropout_lib.training import Run, final_values
 
 
 def test_downsample_averages_blocks_and_keeps_input():
@@ -26,6 +29,7 @@ def test_downsample_averages_blocks_and_keeps_input():
     "images, factor, exc, word",
     [
         (np.zeros((1, 4, 4), np.uint8), 0, ValueError, "factor"),
+        (np.zeros((1, 4, 4), np.uint8), 2.0, TypeError, "factor"),
         (np.zeros((1, 5, 4), np.uint8), 2, ValueError, "factor"),
         (np.zeros((4, 4), np.uint8), 2, ValueError, "images"),
         (np.zeros((1, 4, 4), np.float32), 2, TypeError, "images"),
@@ -36,49 +40,45 @@ def test_downsample_errors(images, factor, exc, word):
         downsample_images(images, factor)
 
 
-def _runs():
-    m = torch.nn.Linear(1, 1)
-    return [
-        CNNRun("a", 0, 0.9, 0.8, m),
-        CNNRun("a", 1, 0.8, 0.6, m),
-        CNNRun("b", 0, 0.5, 0.5, m),
-    ]
-
-
-def test_summarise_mean_std_and_order():
-    s = summarise(_runs())
-    assert list(s) == ["a", "b"]
-    assert s["a"]["test_mean"] == pytest.approx(0.7)
-    assert s["a"]["test_std"] == pytest.approx(np.std([0.8, 0.6], ddof=1))
-    assert s["a"]["gap_mean"] == pytest.approx(0.15)
-    assert s["a"]["n"] == 2 and np.isnan(s["b"]["test_std"])
-    assert _runs()[0].gap == pytest.approx(0.1)
-
-
-def test_summarise_type_error():
-    with pytest.raises(TypeError, match="CNNRun"):
-        summarise([1.0])
-
-
-def test_run_cnn_reproducible_and_learns():
-    torch.manual_seed(0)
-    x = torch.rand(128, 1, 8, 8)
+def _data():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(128, 1, 8, 8, generator=gen)
     y = (x.mean(dim=(1, 2, 3)) > 0.5).long()
-    data = (x, y, x[:64], y[:64])
-    kw = dict(seed=3, epochs=3, channels=(2, 4), pools=1, lr=1e-2, batch_size=32)
-    a = run_cnn("bn", {"norm": "batch"}, data, **kw)
-    b = run_cnn("bn", {"norm": "batch"}, data, **kw)
-    assert a.train_acc == b.train_acc and a.test_acc == b.test_acc
-    assert not a.model.training
-    assert 0.0 <= a.test_acc <= 1.0
+    return (x, y, x[:64], y[:64])
 
 
-def test_run_cnn_errors():
+KW = dict(epochs=3, channels=(2, 4), pools=1, lr=1e-2, batch_size=32)
+
+
+def test_runs_are_course_runs_reproducible_on_cpu():
+    cpu = torch.device("cpu")
+    a = run_cnn_seeds("bn", {"norm": "batch"}, _data(), seeds=[3, 4], device=cpu, **KW)
+    b = run_cnn_seeds("bn", {"norm": "batch"}, _data(), seeds=[3, 4], device=cpu, **KW)
+    assert all(isinstance(r, Run) for r in a) and [r.seed for r in a] == [3, 4]
+    assert a[0].config == "bn" and a[0].extra["config"] == {"norm": "batch"}
+    assert list(final_values(a, "test_acc")) == list(final_values(b, "test_acc"))
+    r = a[0]
+    assert r.gap() == pytest.approx(r.final("train_eval_acc") - r.final("test_acc"))
+    assert not r.model.training
+    assert 0.0 <= r.final("test_acc") <= 1.0
+    assert len(r.history["train_loss"]) == 3 and len(r.history["test_acc"]) == 1
+    assert mean_sd(final_values(a, "train_eval_acc")).n == 2
+
+
+def test_runs_on_the_default_device():
+    runs = run_cnn_seeds("none", {}, _data(), seeds=[0], **KW)
+    assert next(runs[0].model.parameters()).device.type == get_device().type
+    assert np.isfinite(runs[0].final("test_loss"))
+
+
+def test_run_errors():
     x = torch.rand(8, 1, 8, 8)
     y = torch.zeros(8, dtype=torch.long)
     with pytest.raises(TypeError, match="config"):
-        run_cnn("x", [("norm", "batch")], (x, y, x, y), seed=0, epochs=1)
+        run_cnn_seeds("x", [("norm", "batch")], (x, y, x, y), seeds=[0], epochs=1)
     with pytest.raises(ValueError, match="data"):
-        run_cnn("x", {}, (x, y), seed=0, epochs=1)
+        run_cnn_seeds("x", {}, (x, y), seeds=[0], epochs=1)
     with pytest.raises(ValueError, match="x_train"):
-        run_cnn("x", {}, (x[:, 0], y, x, y), seed=0, epochs=1)
+        run_cnn_seeds("x", {}, (x[:, 0], y, x, y), seeds=[0], epochs=1)
+    with pytest.raises(ValueError, match="seeds"):
+        run_cnn_seeds("x", {}, (x, y, x, y), seeds=[], epochs=1)

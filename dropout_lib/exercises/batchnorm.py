@@ -1,7 +1,11 @@
 """Checkers for the exercises of the chapter on BatchNorm and dropout in CNNs.
 
-Each checker calls the learner's function on cases with known answers and returns True,
-or raises ``AssertionError`` naming the property that failed, with a hint.
+Each checker calls the learner's function through
+:func:`~dropout_lib.exercises._checking.call_learner` on cases with known
+answers and returns ``True``, or raises
+:class:`~dropout_lib.exercises._checking.CheckFailed` naming the property that
+failed, with a hint. No ``assert`` statement decides anything, so the checks
+hold under ``python -O`` too.
 """
 
 from __future__ import annotations
@@ -12,21 +16,31 @@ from collections.abc import Callable
 import torch
 
 from ..diagnostics import variance_shift
+from ._checking import call_learner, fail, require, require_callable, within_z
 
-__all__ = ["check_variance_shift", "check_channel_dropout"]
+__all__ = ["check_channel_dropout", "check_variance_shift"]
+
+
+def _as_float(value: object, what: str, hint: str) -> float:
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        fail(f"{what}: got {value!r}, not a number", hint)
+    return out
 
 
 def check_variance_shift(
     fn: Callable[[float, float, float], tuple[float, float]],
 ) -> bool:
-    """Check ``fn(c, v, p) -> (var_train, var_test)`` for an activation of mean c and variance v.
+    """Check ``fn(c, v, p) -> (var_train, var_test)`` for an activation of mean c and
+    variance v.
 
     The reference is :func:`dropout_lib.diagnostics.variance_shift`:
     :math:`\\operatorname{Var}_{\\text{train}} = (c^2 + v)/q - c^2` and
-    :math:`\\operatorname{Var}_{\\text{test}} = v`, :math:`q = 1 - p`.
+    :math:`\\operatorname{Var}_{\\text{test}} = v`, :math:`q = 1 - p`; both must
+    match to a relative tolerance of :math:`10^{-9}` (the formula is exact).
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable; got {type(fn).__name__}")
+    require_callable(fn, "fn", "(c, v, p) -> (var_train, var_test)")
     cases = [
         (0.0, 1.0, 0.5),
         (1.0, 0.0, 0.5),
@@ -35,61 +49,94 @@ def check_variance_shift(
         (0.3, 0.7, 0.0),
     ]
     for c, v, p in cases:
-        got = fn(c, v, p)
-        assert isinstance(got, tuple) and len(got) == 2, (
-            f"fn({c}, {v}, {p}) must return a pair (var_train, var_test); got {got!r}"
+        where = f"fn({c}, {v}, {p})"
+        got = call_learner(
+            fn, c, v, p, what=where, hint="fn takes three numbers (c, v, p)"
+        )
+        require(
+            isinstance(got, tuple) and len(got) == 2,
+            f"{where} must return a pair (var_train, var_test); got {got!r}",
         )
         want_train, want_test = (float(a) for a in variance_shift(c, v, p))
-        assert math.isclose(float(got[1]), want_test, rel_tol=1e-9, abs_tol=1e-12), (
-            f"var_test is wrong for c={c}, v={v}, p={p}: got {got[1]}, expected {want_test}. "
-            "Hint: at inference dropout is the identity, so nothing changes."
+        pair_hint = "return two numbers"
+        got_train = _as_float(got[0], f"{where}: var_train", pair_hint)
+        got_test = _as_float(got[1], f"{where}: var_test", pair_hint)
+        require(
+            math.isclose(got_test, want_test, rel_tol=1e-9, abs_tol=1e-12),
+            f"var_test is wrong for c={c}, v={v}, p={p}: got {got_test}, "
+            f"expected {want_test}",
+            "at inference dropout is the identity, so nothing changes",
         )
-        assert math.isclose(float(got[0]), want_train, rel_tol=1e-9, abs_tol=1e-12), (
-            f"var_train is wrong for c={c}, v={v}, p={p}: got {got[0]}, expected {want_train}. "
-            "Hint: compute E[X^2] with E[a^2] = q, then subtract E[X]^2; the mean c is not zero in general."
+        require(
+            math.isclose(got_train, want_train, rel_tol=1e-9, abs_tol=1e-12),
+            f"var_train is wrong for c={c}, v={v}, p={p}: got {got_train}, "
+            f"expected {want_train}",
+            "compute E[X^2] with E[a^2] = q, then subtract E[X]^2; the mean c "
+            "is not zero in general",
         )
     return True
 
 
 def check_channel_dropout(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> bool:
-    """Check ``fn(x, p)``: inverted dropout of whole channels of ``x`` (shape ``(N, C, H, W)``).
+    """Check ``fn(x, p)``: inverted dropout of whole channels of ``x`` (``(N, C, H,
+    W)``).
 
-    Properties checked: the shape is kept; every feature map is either all zeros or the input
-    divided by :math:`q`; the fraction of kept maps is :math:`q` within five standard errors;
-    masks differ between samples; ``p = 0`` returns the input unchanged; the input is not
-    modified.
+    Properties checked: the input is not modified; the shape is kept; every
+    feature map is either all zeros or the input divided by :math:`q`; the
+    fraction of kept maps is :math:`q` within :data:`~._checking.Z` standard
+    errors :math:`\\sqrt{pq/(NC)}`; masks differ between samples; ``p = 0``
+    returns the input unchanged. The caller's random state is restored.
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable; got {type(fn).__name__}")
+    require_callable(fn, "fn", "(x, p) -> tensor")
     gen_state = torch.random.get_rng_state()
     try:
         torch.manual_seed(12345)
-        x = torch.rand(2000, 8, 4, 4) + 0.5  # strictly positive: a zero means "dropped"
+        n, c = 2000, 8
+        x = torch.rand(n, c, 4, 4) + 0.5  # strictly positive: a zero means "dropped"
         x0 = x.clone()
         p = 0.3
-        y = fn(x, p)
-        assert torch.equal(x, x0), "fn modified its input; build a new tensor instead."
-        assert isinstance(y, torch.Tensor) and y.shape == x.shape, (
-            f"fn must return a tensor shaped like x {tuple(x.shape)}; got {getattr(y, 'shape', type(y))}"
+        hint = "fn(x, p) takes a tensor (N, C, H, W) and the drop probability p"
+        y = call_learner(fn, x, p, what=f"fn(x, p={p})", hint=hint)
+        require(
+            torch.equal(x, x0),
+            "fn modified its input",
+            "build a new tensor instead of multiplying x in place",
+        )
+        require(
+            isinstance(y, torch.Tensor) and y.shape == x.shape,
+            f"fn must return a tensor shaped like x {tuple(x.shape)}; "
+            f"got {getattr(y, 'shape', type(y))}",
         )
         zero = (y == 0).flatten(2)
-        assert torch.all(zero.all(dim=2) | (~zero).all(dim=2)), (
-            "some feature map is partly dropped. Hint: draw the mask at shape (N, C, 1, 1) and broadcast it."
+        require(
+            bool(torch.all(zero.all(dim=2) | (~zero).all(dim=2))),
+            "some feature map is partly dropped",
+            "draw the mask at shape (N, C, 1, 1) and broadcast it",
         )
-        kept = ~(y == 0)
-        assert torch.allclose(y[kept], x[kept] / (1 - p)), (
-            "kept entries must be divided by q = 1 - p."
+        kept = y != 0
+        require(
+            torch.allclose(y[kept], x[kept] / (1 - p)),
+            "kept entries must be divided by q = 1 - p",
         )
         frac = kept[:, :, 0, 0].double().mean().item()
-        se = math.sqrt(p * (1 - p) / (2000 * 8))
-        assert abs(frac - (1 - p)) < 5 * se, (
-            f"the fraction of kept maps is {frac:.4f}, expected q = {1 - p} (p is the DROP probability)."
+        within_z(
+            frac,
+            1 - p,
+            math.sqrt(p * (1 - p) / (n * c)),
+            "the fraction of kept feature maps",
+            "p is the DROP probability: keep a map with probability 1 - p",
         )
         per_sample = kept[:, :, 0, 0]
-        assert not torch.all(per_sample == per_sample[0]), (
-            "every sample got the same mask. Hint: draw one mask entry per (sample, channel)."
+        require(
+            not bool(torch.all(per_sample == per_sample[0])),
+            "every sample got the same mask",
+            "draw one mask entry per (sample, channel)",
         )
-        assert torch.equal(fn(x, 0.0), x), "p = 0 must return the input unchanged."
+        y0 = call_learner(fn, x, 0.0, what="fn(x, p=0.0)", hint=hint)
+        require(
+            isinstance(y0, torch.Tensor) and torch.equal(y0, x),
+            "p = 0 must return the input unchanged",
+        )
     finally:
         torch.random.set_rng_state(gen_state)
     return True
