@@ -13,8 +13,10 @@ training, for the same mask, and at test), and :math:`\\partial L / \\partial V 
 q\\, \\partial L / \\partial W` while :math:`U, b, c` get identical gradients. Hence
 the trajectories coincide when the classic net's ``V`` uses the learning rate
 :math:`\\eta_V = \\eta_W / q^2` (SGD, SGD with momentum) or :math:`\\eta_W / q`
-(Adam with :math:`\\epsilon \\to 0`; exactly with :math:`\\epsilon_V = q\\,\\epsilon_W`),
-and an L2 coefficient :math:`\\lambda_V = q^2 \\lambda_W`.
+(Adam, RMSProp and Adagrad with :math:`\\epsilon \\to 0`; exactly with
+:math:`\\epsilon_V = q\\,\\epsilon_W`), with an L2 coefficient
+:math:`\\lambda_V = q^2 \\lambda_W` added to the loss, or a decoupled (AdamW)
+decay :math:`\\lambda_V = q\\,\\lambda_W`.
 :func:`side_by_side` trains both nets on the same batches with the same masks and
 records how far apart they are.
 """
@@ -27,12 +29,22 @@ from typing import Literal
 import numpy as np
 import torch
 
-from .validation import check_probability
+from .validation import check_int, check_probability, check_seed
 
-__all__ = ["OPTIMIZERS", "EquivalenceRun", "next_layer_lr_scale", "side_by_side"]
+__all__ = [
+    "ADAPTIVE",
+    "OPTIMIZERS",
+    "EquivalenceRun",
+    "next_layer_decay_scale",
+    "next_layer_lr_scale",
+    "side_by_side",
+]
 
-Optimizer = Literal["sgd", "momentum", "adam"]
-OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam")
+Optimizer = Literal["sgd", "momentum", "adam", "rmsprop", "adagrad"]
+Decay = Literal["coupled", "decoupled"]
+OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam", "rmsprop", "adagrad")
+#: The optimizers whose step divides by a running gradient scale.
+ADAPTIVE: tuple[str, ...] = ("adam", "rmsprop", "adagrad")
 
 
 def _check_optimizer(optimizer: str) -> None:
@@ -43,22 +55,45 @@ def _check_optimizer(optimizer: str) -> None:
 
 
 def next_layer_lr_scale(p: float, optimizer: Optimizer) -> float:
-    """The factor :math:`\\eta_V / \\eta_W` that makes classic training track inverted training.
+    """The factor :math:`\\eta_V / \\eta_W` that makes classic training track inverted
+    training.
 
     :math:`1/q^2` for ``"sgd"`` and ``"momentum"`` (the update is linear in the
     gradient, which shrinks by :math:`q`, and the weights themselves differ by
-    :math:`q`); :math:`1/q` for ``"adam"`` (its step is invariant to the gradient's
-    scale as :math:`\\epsilon \\to 0`, so only the weights' factor :math:`q` remains).
+    :math:`q`); :math:`1/q` for ``"adam"``, ``"rmsprop"`` and ``"adagrad"`` (their
+    steps are invariant to the gradient's scale as :math:`\\epsilon \\to 0`, so only
+    the weights' factor :math:`q` remains).
     Raises ``ValueError`` for :math:`p = 1`, where nothing is kept and no factor exists.
     """
     p = check_probability(p, "p")
     _check_optimizer(optimizer)
     if p == 1.0:
         raise ValueError(
-            "p must be < 1: with p = 1 every unit is dropped and the networks do not learn"
+            "p must be < 1: with p = 1 every unit is dropped and the networks "
+            "do not learn"
         )
     q = 1.0 - p
     return 1.0 / q**2 if optimizer in ("sgd", "momentum") else 1.0 / q
+
+
+def next_layer_decay_scale(p: float, decay: Decay = "coupled") -> float:
+    """The factor :math:`\\lambda_V / \\lambda_W` for the weight decay of the classic
+    net's ``V``.
+
+    ``"coupled"`` (an L2 term :math:`\\frac{\\lambda}{2}\\lVert\\cdot\\rVert^2` in the
+    loss, any optimizer): :math:`q^2`, because :math:`\\frac{\\lambda_V}{2}\\lVert V
+    \\rVert^2 = \\frac{\\lambda_V}{2 q^2}\\lVert W \\rVert^2` must be the same penalty.
+    ``"decoupled"`` (AdamW, :math:`V \\leftarrow V - \\eta_V \\lambda_V V` beside the
+    Adam step, with :math:`\\eta_V = \\eta_W / q`): :math:`q`, because the shrink
+    factors :math:`1 - \\eta\\lambda` of the two nets must agree.
+    """
+    p = check_probability(p, "p")
+    if decay not in ("coupled", "decoupled"):
+        raise ValueError(f"decay must be 'coupled' or 'decoupled'; got decay={decay!r}")
+    if p == 1.0:
+        raise ValueError("p must be < 1: with p = 1 every unit is dropped")
+    q = 1.0 - p
+    return q**2 if decay == "coupled" else q
 
 
 @dataclass(frozen=True)
@@ -69,9 +104,9 @@ class EquivalenceRun:
     between the inverted net's parameters and the classic net's parameters mapped
     to the inverted parametrisation (:math:`U, b, c` unchanged, :math:`V \\mapsto qV`).
     ``max_train_output_diff[t]`` compares the two nets' training-mode outputs on
-    step ``t``'s batch and mask (before the update); ``max_test_output_diff`` compares the
-    test-mode outputs on the whole data set after the last step. ``loss_inverted[t]``
-    is the inverted net's training loss on step ``t``.
+    step ``t``'s batch and mask (before the update); ``max_test_output_diff``
+    compares the test-mode outputs on the whole data set after the last step.
+    ``loss_inverted[t]`` is the inverted net's training loss on step ``t``.
     """
 
     max_param_diff: np.ndarray
@@ -84,7 +119,7 @@ class EquivalenceRun:
 def _toy_data(
     n: int, d_in: int, n_classes: int, gen: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """A small, learnable classification problem: labels from a random linear teacher."""
+    """A small, learnable classification problem: labels from a linear teacher."""
     x = torch.randn(n, d_in, generator=gen, dtype=torch.float64)
     teacher = torch.randn(d_in, n_classes, generator=gen, dtype=torch.float64)
     return x, (x @ teacher).argmax(dim=1)
@@ -99,6 +134,8 @@ def side_by_side(
     lr_scale: float | None = None,
     momentum: float = 0.9,
     weight_decay: float = 0.0,
+    decay: Decay = "coupled",
+    decay_scale: float | None = None,
     adam_eps: float = 1e-8,
     scale_eps: bool = True,
     hidden: int = 32,
@@ -116,10 +153,14 @@ def side_by_side(
     the classic net's :math:`V` uses ``lr * lr_scale`` (default: the theorem's
     :func:`next_layer_lr_scale`; pass ``lr_scale=1.0`` for equal rates). L2
     ``weight_decay`` :math:`\\lambda` is added to the gradients (``torch.optim``'s
-    coupled form) of every weight; the classic :math:`V` gets :math:`q^2 \\lambda`.
-    For Adam, ``scale_eps=True`` gives the classic :math:`V` the :math:`\\epsilon`
-    value :math:`q \\epsilon`, which makes the correspondence exact; with
-    ``scale_eps=False`` it holds only up to terms of order :math:`\\epsilon`.
+    coupled form, ``decay="coupled"``) of every weight, or, with
+    ``decay="decoupled"`` and ``optimizer="adam"``, applied as AdamW's decoupled
+    shrink; the classic :math:`V` gets ``decay_scale`` times :math:`\\lambda`
+    (default :func:`next_layer_decay_scale`: :math:`q^2` coupled, :math:`q`
+    decoupled). For the adaptive optimizers (:data:`ADAPTIVE`), ``scale_eps=True``
+    gives the classic :math:`V` the :math:`\\epsilon` value :math:`q \\epsilon`,
+    which makes the correspondence exact; with ``scale_eps=False`` it holds only
+    up to terms of order :math:`\\epsilon`.
 
     Returns an :class:`EquivalenceRun` with one entry per step (``steps + 1``
     parameter differences, counting the start).
@@ -128,35 +169,35 @@ def side_by_side(
     _check_optimizer(optimizer)
     if p == 1.0:
         raise ValueError(
-            "p must be < 1: with p = 1 every unit is dropped and the networks do not learn"
+            "p must be < 1: with p = 1 every unit is dropped and the networks "
+            "do not learn"
         )
-    for name, val in (
-        ("steps", steps),
-        ("hidden", hidden),
-        ("d_in", d_in),
-        ("n_classes", n_classes),
-        ("n_samples", n_samples),
-        ("batch_size", batch_size),
-    ):
-        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
-            raise ValueError(f"{name} must be a positive integer; got {name}={val!r}")
-    if n_classes < 2:
-        raise ValueError(f"n_classes must be >= 2; got n_classes={n_classes!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got seed={seed!r}")
-    for name, val in (
+    steps = check_int(steps, "steps", 1)
+    hidden = check_int(hidden, "hidden", 1)
+    d_in = check_int(d_in, "d_in", 1)
+    n_samples = check_int(n_samples, "n_samples", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
+    n_classes = check_int(n_classes, "n_classes", 2)
+    seed = check_seed(seed)
+    if decay not in ("coupled", "decoupled"):
+        raise ValueError(f"decay must be 'coupled' or 'decoupled'; got decay={decay!r}")
+    if decay == "decoupled" and optimizer != "adam":
+        raise ValueError("decay='decoupled' (AdamW) needs optimizer='adam'")
+    for name, value in (
         ("lr", lr),
         ("momentum", momentum),
         ("weight_decay", weight_decay),
         ("adam_eps", adam_eps),
     ):
         if (
-            isinstance(val, bool)
-            or not isinstance(val, (int, float))
-            or not np.isfinite(val)
-            or val < 0
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not np.isfinite(value)
+            or value < 0
         ):
-            raise ValueError(f"{name} must be a finite number >= 0; got {name}={val!r}")
+            raise ValueError(
+                f"{name} must be a finite number >= 0; got {name}={value!r}"
+            )
     if lr == 0:
         raise ValueError("lr must be > 0")
     q = 1.0 - p
@@ -165,14 +206,21 @@ def side_by_side(
         raise ValueError(
             f"lr_scale must be a finite number > 0; got lr_scale={lr_scale!r}"
         )
+    wd_scale = (
+        next_layer_decay_scale(p, decay) if decay_scale is None else float(decay_scale)
+    )
+    if not np.isfinite(wd_scale) or wd_scale < 0:
+        raise ValueError(
+            f"decay_scale must be a finite number >= 0; got decay_scale={decay_scale!r}"
+        )
 
     gen = torch.Generator().manual_seed(int(seed))
     x, y = _toy_data(int(n_samples), int(d_in), int(n_classes), gen)
-    f64 = dict(dtype=torch.float64)
-    U0 = torch.randn(hidden, d_in, generator=gen, **f64) / np.sqrt(d_in)
-    b0 = torch.zeros(hidden, **f64)
-    W0 = torch.randn(n_classes, hidden, generator=gen, **f64) / np.sqrt(hidden)
-    c0 = torch.zeros(n_classes, **f64)
+    f64 = torch.float64
+    U0 = torch.randn(hidden, d_in, generator=gen, dtype=f64) / np.sqrt(d_in)
+    b0 = torch.zeros(hidden, dtype=f64)
+    W0 = torch.randn(n_classes, hidden, generator=gen, dtype=f64) / np.sqrt(hidden)
+    c0 = torch.zeros(n_classes, dtype=f64)
 
     inv = {
         k: t.clone().requires_grad_(True)
@@ -193,10 +241,17 @@ def side_by_side(
         ]
 
     g_inv = groups(inv, "W", lr, weight_decay)
-    g_cla = groups(cla, "V", lr * scale, weight_decay * q**2)
-    if optimizer == "adam":
-        opt_inv = torch.optim.Adam(g_inv, lr=lr, eps=adam_eps)
-        opt_cla = torch.optim.Adam(g_cla, lr=lr, eps=adam_eps)
+    g_cla = groups(cla, "V", lr * scale, weight_decay * wd_scale)
+    opt_inv: torch.optim.Optimizer
+    opt_cla: torch.optim.Optimizer
+    if optimizer in ADAPTIVE:
+        cls = {
+            "adam": torch.optim.AdamW if decay == "decoupled" else torch.optim.Adam,
+            "rmsprop": torch.optim.RMSprop,
+            "adagrad": torch.optim.Adagrad,
+        }[optimizer]
+        opt_inv = cls(g_inv, lr=lr, eps=adam_eps)
+        opt_cla = cls(g_cla, lr=lr, eps=adam_eps)
         if scale_eps:
             opt_cla.param_groups[2]["eps"] = adam_eps * q
     else:
@@ -227,7 +282,7 @@ def side_by_side(
         idx = order[pos : pos + batch_size]
         pos += batch_size
         xb, yb = x[idx], y[idx]
-        mask = (torch.rand(len(idx), hidden, generator=mask_gen, **f64) < q).to(
+        mask = (torch.rand(len(idx), hidden, generator=mask_gen, dtype=f64) < q).to(
             torch.float64
         )
         z_inv = (hidden_act(inv, xb) * mask / q) @ inv["W"].T + inv["c"]

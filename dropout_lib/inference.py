@@ -1,4 +1,4 @@
-"""Inference with a dropout network: the weight-scaling rule versus Monte Carlo averaging.
+"""Inference with a dropout network: weight scaling versus Monte Carlo averaging.
 
 A network trained with dropout defines an ensemble of :math:`2^n` thinned networks.
 Two ways to predict with it:
@@ -8,7 +8,8 @@ Two ways to predict with it:
   simply ``model.eval()``);
 * **Monte Carlo averaging** (Srivastava et al. 2014, sec. 7.5): keep dropout on,
   run :math:`k` passes with independent masks and average the predicted
-  probabilities, :math:`\\hat{y}_k = \\frac{1}{k}\\sum_{j=1}^{k} \\mathrm{softmax}(f(x; m^{(j)}))`.
+  probabilities,
+  :math:`\\hat{y}_k = \\frac{1}{k}\\sum_{j=1}^{k} \\mathrm{softmax}(f(x; m^{(j)}))`.
 
 The two agree exactly only when everything after the dropped layer is linear (the
 expectation argument); :func:`mc_curve` measures the gap as :math:`k` grows.
@@ -24,7 +25,7 @@ import torch
 from torch import nn
 
 from .nn import dropout_active, eval_mode
-from .validation import check_module, check_tensor
+from .validation import check_int, check_module, check_seed, check_tensor
 
 __all__ = [
     "McCurve",
@@ -43,12 +44,6 @@ def _check_output(output: str) -> None:
         raise ValueError(f"output must be 'probs' or 'logits'; got output={output!r}")
 
 
-def _check_k(k, name: str = "k") -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"{name} must be a positive integer; got {name}={k!r}")
-    return int(k)
-
-
 def _finish(out: torch.Tensor, output: Output) -> torch.Tensor:
     return torch.softmax(out, dim=-1) if output == "probs" else out
 
@@ -57,7 +52,10 @@ def _finish(out: torch.Tensor, output: Output) -> torch.Tensor:
 def weight_scaled_predict(
     model: nn.Module, x: torch.Tensor, output: Output = "probs"
 ) -> torch.Tensor:
-    """One deterministic pass in eval mode (the weight-scaling rule); the model's mode is restored."""
+    """One deterministic pass in eval mode (the weight-scaling rule).
+
+    The model's modes are restored afterwards.
+    """
     check_module(model)
     check_tensor(x)
     _check_output(output)
@@ -74,7 +72,7 @@ def mc_samples(
     seed: int | None = None,
     output: Output = "probs",
 ) -> torch.Tensor:
-    """``k`` stochastic passes with dropout on: a tensor of shape ``[k, *model(x).shape]``.
+    """``k`` stochastic passes with dropout on, shape ``[k, *model(x).shape]``.
 
     With ``seed`` given, the passes draw from PyTorch's global generator inside
     :func:`torch.random.fork_rng` seeded with ``seed``, so the result is
@@ -84,13 +82,9 @@ def mc_samples(
     check_module(model)
     check_tensor(x)
     _check_output(output)
-    k = _check_k(k)
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
-    ):
-        raise ValueError(
-            f"seed must be a non-negative integer or None; got seed={seed!r}"
-        )
+    k = check_int(k, "k", 1)
+    if seed is not None:
+        seed = check_seed(seed)
     devices = [x.device] if x.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices, enabled=seed is not None):
         if seed is not None:
@@ -107,7 +101,8 @@ def mc_predict(
     seed: int | None = None,
     output: Output = "probs",
 ) -> torch.Tensor:
-    """Monte Carlo average of ``k`` dropout passes, :math:`\\frac{1}{k}\\sum_j \\mathrm{softmax}(f(x; m^{(j)}))`.
+    """Monte Carlo average of ``k`` dropout passes,
+    :math:`\\frac{1}{k}\\sum_j \\mathrm{softmax}(f(x; m^{(j)}))`.
 
     ``output="logits"`` averages the raw outputs instead. See :func:`mc_samples`
     for ``seed``.
@@ -119,7 +114,7 @@ def mc_predict(
 def next_layer_inputs(
     model: nn.Module, x: torch.Tensor, *, training: bool
 ) -> list[torch.Tensor]:
-    """The input of every ``nn.Linear`` except the first, i.e. what each later layer sees.
+    """The input of every ``nn.Linear`` but the first: what each later layer sees.
 
     In an :class:`~dropout_lib.models.MLP` these are the hidden activations after
     dropout when ``training=True`` (one sampled mask) and without dropout when
@@ -142,19 +137,13 @@ def next_layer_inputs(
         )
         for lin in linears[1:]
     ]
-    saved = {m: m.training for m in model.modules()}
     try:
-        if training:
-            with dropout_active(model, others="eval"):
-                model(x)
-        else:
-            model.eval()
+        mode = dropout_active(model, others="eval") if training else eval_mode(model)
+        with mode:
             model(x)
     finally:
         for h in hooks:
             h.remove()
-        for m, flag in saved.items():
-            m.training = flag
     return seen
 
 
@@ -164,7 +153,8 @@ class McCurve(NamedTuple):
     ``error[i]``: mean test error of the :math:`k_i`-pass average over ``repeats``
     independent runs (``error_std[i]`` their standard deviation);
     ``distance[i]``: mean over examples of the total-variation distance
-    :math:`\\tfrac12 \\lVert \\hat{y}_k - \\hat{y}_{\\mathrm{ws}} \\rVert_1`, averaged over repeats;
+    :math:`\\tfrac12 \\lVert \\hat{y}_k - \\hat{y}_{\\mathrm{ws}} \\rVert_1`, averaged
+    over repeats;
     ``ws_error``: test error of weight scaling.
     """
 
@@ -185,7 +175,8 @@ def mc_curve(
     repeats: int = 1,
     seed: int = 0,
 ) -> McCurve:
-    """Test error and distance to weight scaling of the ``k``-pass Monte Carlo average, for each ``k``.
+    """Test error and distance to weight scaling of the ``k``-pass Monte Carlo
+    average, for each ``k``.
 
     One run draws ``max(ks)`` passes and reads every :math:`k` off the running
     mean, so the curve of one run is nested (as in Srivastava et al.'s Figure 11);
@@ -203,8 +194,9 @@ def mc_curve(
         raise ValueError(
             f"ks must be a non-empty sequence of positive integers; got ks={ks!r}"
         )
-    kk = [_check_k(k, "ks entries") for k in ks_arr.tolist()]
-    repeats = _check_k(repeats, "repeats")
+    kk = [check_int(k, "ks entries", 1) for k in ks_arr.tolist()]
+    repeats = check_int(repeats, "repeats", 1)
+    seed = check_seed(seed)
     ws = weight_scaled_predict(model, x)
     ws_error = (ws.argmax(dim=1) != y).double().mean().item()
     errors = np.zeros((repeats, len(kk)))

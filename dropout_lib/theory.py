@@ -18,7 +18,7 @@ import numpy as np
 
 from .functional import classic_dropout, dropout
 from .masks import RngLike, as_generator
-from .validation import check_probability, check_real_array
+from .validation import check_int, check_probability, check_real_array
 
 __all__ = [
     "Moments",
@@ -55,7 +55,9 @@ class MonteCarloMoments(NamedTuple):
 
 
 def _sample_moments(samples: np.ndarray) -> MonteCarloMoments:
-    """Moments over axis 0 of ``samples`` with the standard errors of :class:`MonteCarloMoments`."""
+    """Moments over axis 0 of ``samples``, with standard errors (see
+    :class:`MonteCarloMoments`).
+    """
     n = samples.shape[0]
     mean = samples.mean(axis=0)
     centred = samples - mean
@@ -97,8 +99,7 @@ def monte_carlo_moments(
     """
     p = check_probability(p, "p")
     _check_kind(kind)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2; got n={n!r}")
+    n = check_int(n, "n", 2)
     h = check_real_array(h, "h").astype(np.float64)
     gen = as_generator(rng)
     tiled = np.broadcast_to(h, (int(n),) + h.shape)
@@ -114,13 +115,15 @@ def _check_unit(w, h) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"w must be a 1-D weight vector; got w of shape {w.shape}")
     if h.ndim not in (1, 2) or h.shape[-1] != w.shape[0]:
         raise ValueError(
-            f"h must have shape (n,) or (batch, n) with n = len(w) = {w.shape[0]}; got h of shape {h.shape}"
+            f"h must have shape (n,) or (batch, n) with n = len(w) = {w.shape[0]}; "
+            f"got h of shape {h.shape}"
         )
     return w, h
 
 
 def linear_unit_moments(w, h, p: float, kind: Kind = "inverted") -> Moments:
-    """Exact mean and variance of a linear unit fed dropped inputs, :math:`z = \\sum_i w_i h'_i`.
+    """Exact mean and variance of a linear unit fed dropped inputs,
+    :math:`z = \\sum_i w_i h'_i`.
 
     The masks :math:`m_i` are independent, so the variances add:
 
@@ -155,8 +158,7 @@ def monte_carlo_linear_unit(
     """
     p = check_probability(p, "p")
     _check_kind(kind)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2; got n={n!r}")
+    n = check_int(n, "n", 2)
     w, h = _check_unit(w, h)
     gen = as_generator(rng)
     fn = dropout if kind == "inverted" else classic_dropout

@@ -5,7 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dropout_lib.equivalence import OPTIMIZERS, next_layer_lr_scale, side_by_side
+from dropout_lib.equivalence import (
+    OPTIMIZERS,
+    next_layer_decay_scale,
+    next_layer_lr_scale,
+    side_by_side,
+)
 
 
 def test_lr_scale_values():
@@ -17,7 +22,7 @@ def test_lr_scale_values():
 
 def test_lr_scale_errors():
     with pytest.raises(ValueError, match="optimizer"):
-        next_layer_lr_scale(0.5, "rmsprop")
+        next_layer_lr_scale(0.5, "adamax")
     with pytest.raises(ValueError, match="p"):
         next_layer_lr_scale(1.0, "sgd")
     with pytest.raises(TypeError, match="p"):
@@ -85,7 +90,7 @@ def test_same_seed_is_reproducible():
     "kwargs,match",
     [
         (dict(p=1.0), "p"),
-        (dict(optimizer="rmsprop"), "optimizer"),
+        (dict(optimizer="lbfgs"), "optimizer"),
         (dict(steps=0), "steps"),
         (dict(lr=0.0), "lr"),
         (dict(lr=-1.0), "lr"),
@@ -100,3 +105,36 @@ def test_side_by_side_rejects_bad_arguments(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         side_by_side(**args)
+
+
+@pytest.mark.parametrize("optimizer,lr", [("rmsprop", 0.01), ("adagrad", 0.05)])
+def test_other_adaptive_optimizers_need_eta_over_q_and_scaled_eps(optimizer, lr):
+    exact = side_by_side(0.3, optimizer, lr, 60)
+    assert exact.lr_scale == pytest.approx(1 / 0.7)
+    assert exact.max_param_diff.max() < 1e-12
+    same_eps = side_by_side(0.3, optimizer, lr, 60, scale_eps=False)
+    assert 1e-12 < same_eps.max_param_diff.max() < 1e-3
+    equal = side_by_side(0.3, optimizer, lr, 60, lr_scale=1.0)
+    assert equal.max_param_diff.max() > 1e-2
+
+
+def test_decoupled_decay_needs_q_not_q_squared():
+    assert next_layer_decay_scale(0.4, "decoupled") == pytest.approx(0.6)
+    assert next_layer_decay_scale(0.4, "coupled") == pytest.approx(0.36)
+    ok = side_by_side(0.4, "adam", 0.01, 60, weight_decay=0.05, decay="decoupled")
+    assert ok.max_param_diff.max() < 1e-12
+    wrong = side_by_side(
+        0.4, "adam", 0.01, 60, weight_decay=0.05, decay="decoupled", decay_scale=0.36
+    )
+    assert wrong.max_param_diff.max() > 1e-4
+
+
+def test_decay_argument_errors():
+    with pytest.raises(ValueError, match="decay"):
+        next_layer_decay_scale(0.4, "adamw")
+    with pytest.raises(ValueError, match="decoupled"):
+        side_by_side(0.4, "sgd", 0.1, 5, weight_decay=0.1, decay="decoupled")
+    with pytest.raises(ValueError, match="decay_scale"):
+        side_by_side(0.4, "adam", 0.1, 5, decay_scale=-1.0)
+    with pytest.raises(TypeError, match="steps"):
+        side_by_side(0.4, "sgd", 0.1, 2.5)

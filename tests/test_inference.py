@@ -1,4 +1,4 @@
-"""Tests for dropout_lib.inference: weight scaling vs Monte Carlo averaging, and activation probes."""
+"""Tests for dropout_lib.inference: weight scaling, Monte Carlo averaging, probes."""
 
 import numpy as np
 import pytest
@@ -64,7 +64,7 @@ def test_mc_predict_without_dropout_equals_weight_scaling():
 
 
 def test_mc_logits_mean_is_exact_for_last_layer_dropout():
-    """Only the last hidden layer drops: the mean logit over masks equals the eval logit (the lemma)."""
+    """Only the last hidden layer drops: mean logit over masks = eval logit."""
     model, (x, _) = small_model(rates=(0.0, 0.5)), data(n=10)
     s = mc_samples(model, x, 4000, seed=0, output="logits").double()
     t = (s.mean(0) - weight_scaled_predict(model, x, output="logits").double()) / (

@@ -1,4 +1,4 @@
-"""Tests for dropout_lib.theory: exact moments, and Monte Carlo estimates that must agree with them."""
+"""Tests for dropout_lib.theory: exact moments and the Monte Carlo estimates of them."""
 
 import numpy as np
 import pytest
@@ -90,8 +90,8 @@ def test_monte_carlo_matches_exact_within_standard_errors(h, p, seed, kind):
     mc = monte_carlo_moments(h, p, 20_000, rng=seed, kind=kind)
     # 5 standard errors: a false alarm has probability ~6e-7 per entry.
     assert np.all(np.abs(mc.mean - exact.mean) <= 5 * mc.se_mean + 1e-12)
-    # The delta-method se_var vanishes for a symmetric two-point law (q = 1/2), where the
-    # error of the sample variance is second order, ~ var * z^2 / n: allow for that term.
+    # The delta-method se_var vanishes for a symmetric two-point law (q = 1/2), where
+    # the sample variance's error is second order, ~ var * z^2 / n: allow for that.
     assert np.all(
         np.abs(mc.var - exact.var) <= 5 * mc.se_var + 25 * exact.var / mc.n + 1e-12
     )
@@ -107,7 +107,7 @@ def test_monte_carlo_is_reproducible_and_does_not_mutate():
 
 
 def test_monte_carlo_standard_errors_are_calibrated():
-    """Across many independent estimates, |error| / se is ~ |N(0, 1)|: its RMS is near 1."""
+    """Across many independent estimates, |error| / se ~ |N(0, 1)|: RMS near 1."""
     h = np.full(2000, 1.5)
     mc = monte_carlo_moments(h, 0.2, 400, rng=0)
     z = (mc.mean - 1.5) / mc.se_mean
@@ -116,9 +116,12 @@ def test_monte_carlo_standard_errors_are_calibrated():
     assert 0.85 < np.sqrt(np.mean(zv**2)) < 1.15
 
 
-@pytest.mark.parametrize("n", [1, 0, 2.5, True])
-def test_monte_carlo_rejects_bad_n(n):
-    with pytest.raises(ValueError, match="n"):
+@pytest.mark.parametrize(
+    "n,exc", [(1, ValueError), (0, ValueError), (2.5, TypeError), (True, TypeError)]
+)
+def test_monte_carlo_rejects_bad_n(n, exc):
+    # validation.check_int: a non-integer is a TypeError, a too-small one a ValueError
+    with pytest.raises(exc, match="n"):
         monte_carlo_moments([1.0], 0.5, n)
 
 

@@ -1,8 +1,12 @@
-"""Checkers for the exercises of chapter 3 (expectation, variance and the equivalence theorem).
+"""Checkers for the exercises of chapter 3 (expectation, variance, equivalence).
 
-Each checker calls the learner's function on several inputs and compares it with
-the exact answer; it returns True or raises ``AssertionError`` with a message that
-names the property that failed and gives a hint.
+Each checker calls the learner's function on several inputs (through
+:func:`~dropout_lib.exercises._checking.call_learner`, so a learner's exception
+becomes a failed check) and compares it with the exact answer; it returns True or
+raises :class:`~dropout_lib.exercises._checking.CheckFailed` with a message that
+names the property that failed and gives a hint. The checks here are exact
+(deterministic formulas and float64 trajectories), so no statistical tolerance
+:data:`~dropout_lib.exercises._checking.Z` is needed.
 """
 
 from __future__ import annotations
@@ -11,114 +15,176 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..equivalence import OPTIMIZERS, next_layer_lr_scale, side_by_side
+from ..equivalence import next_layer_decay_scale, next_layer_lr_scale, side_by_side
+from ._checking import call_learner, fail, require, require_callable
 
-__all__ = ["check_classic_variance", "check_gaussian_sigma", "check_lr_scale"]
+__all__ = [
+    "check_classic_variance",
+    "check_decay_scale",
+    "check_gaussian_sigma",
+    "check_lr_scale",
+]
 
 _PS = (0.1, 0.25, 0.5, 0.8)
+#: The optimizers the learning-rate exercise asks about.
+_LR_OPTIMIZERS = ("sgd", "momentum", "adam")
 
 
-def _require_callable(fn, name: str = "fn") -> None:
-    if not callable(fn):
-        raise TypeError(f"{name} must be a callable; got {type(fn).__name__}")
-
-
-def _as_float_array(value, what: str) -> np.ndarray:
+def _as_float_array(value: object, what: str) -> np.ndarray:
     try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise AssertionError(f"{what} must return real numbers; got {value!r}") from exc
-    return arr
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        fail(f"{what} must return real numbers; got {value!r}")
+
+
+def _as_float(value: object, what: str) -> float:
+    arr = _as_float_array(value, what)
+    require(arr.size == 1, f"{what} must return one number; got {value!r}")
+    return float(arr.reshape(()))
 
 
 def check_classic_variance(fn: Callable[[np.ndarray, float], np.ndarray]) -> bool:
-    """Check ``fn(h, p)`` returns :math:`\\operatorname{Var}[m h] = h^2 p (1 - p)`, element-wise.
+    """Check ``fn(h, p)`` returns :math:`\\operatorname{Var}[m h] = h^2 p (1 - p)`.
 
-    ``h`` is a float array, ``p`` the drop probability; the mask is
-    :math:`m \\sim \\mathrm{Bernoulli}(1 - p)` and there is no rescaling (classic dropout).
+    Element-wise: ``h`` is a float array, ``p`` the drop probability; the mask is
+    :math:`m \\sim \\mathrm{Bernoulli}(1 - p)` and there is no rescaling (classic
+    dropout).
     """
-    _require_callable(fn)
+    require_callable(fn, "fn", "(h, p) -> array")
     h = np.array([-2.0, -0.5, 0.0, 0.3, 1.0, 3.0])
     for p in _PS:
         h_in = h.copy()
-        got = _as_float_array(fn(h_in, p), "fn(h, p)")
-        if not np.array_equal(h_in, h):
-            raise AssertionError("fn must not modify its input h")
+        got = _as_float_array(
+            call_learner(fn, h_in, p, what=f"fn(h, p={p})"), "fn(h, p)"
+        )
+        require(np.array_equal(h_in, h), "fn must not modify its input h")
         want = h**2 * p * (1 - p)
-        if got.shape != h.shape:
-            raise AssertionError(
-                f"fn(h, p) must return one variance per entry of h (shape {h.shape}); got {got.shape}"
-            )
+        require(
+            got.shape == h.shape,
+            f"fn(h, p) must return one variance per entry of h (shape {h.shape}); "
+            f"got {got.shape}",
+        )
         if not np.allclose(got, want, rtol=1e-9, atol=1e-12):
             hint = ""
             if np.allclose(got, h**2 * p / (1 - p)):
-                hint = " That is the inverted-dropout variance; classic dropout does not divide by q."
+                hint = (
+                    "that is the inverted-dropout variance; classic dropout does "
+                    "not divide by q"
+                )
             elif np.allclose(got, h**2 * p):
-                hint = " Remember Var[m] = E[m^2] - E[m]^2 = q - q^2."
-            raise AssertionError(
-                f"wrong variance at p={p}: got {got}, expected {want}.{hint}"
-            )
+                hint = "remember Var[m] = E[m^2] - E[m]^2 = q - q^2"
+            fail(f"wrong variance at p={p}: got {got}, expected {want}", hint)
     return True
 
 
 def check_gaussian_sigma(fn: Callable[[float], float]) -> bool:
-    """Check ``fn(p)`` is the :math:`\\sigma` for which :math:`h \\cdot \\xi`, :math:`\\xi \\sim N(1, \\sigma^2)`,
-    has the same mean and variance as inverted dropout with drop probability ``p``:
-    :math:`\\sigma = \\sqrt{p / (1 - p)}`.
+    """Check ``fn(p)`` is the :math:`\\sigma` for which :math:`h \\cdot \\xi`,
+    :math:`\\xi \\sim N(1, \\sigma^2)`, has the same mean and variance as inverted
+    dropout with drop probability ``p``: :math:`\\sigma = \\sqrt{p / (1 - p)}`.
     """
-    _require_callable(fn)
+    require_callable(fn, "fn", "(p) -> float")
     for p in (0.0,) + _PS:
-        got = float(_as_float_array(fn(p), "fn(p)"))
+        got = _as_float(call_learner(fn, p, what=f"fn(p={p})"), "fn(p)")
         want = np.sqrt(p / (1 - p))
         if not np.isclose(got, want, rtol=1e-9, atol=1e-12):
             hint = ""
             if np.isclose(got, p / (1 - p)) and p > 0:
-                hint = " That is the variance sigma^2; return its square root."
+                hint = "that is the variance sigma^2; return its square root"
             elif np.isclose(got, np.sqrt(p)) and p > 0:
-                hint = " Match Var[h'] = h^2 p/(1-p), not h^2 p."
-            raise AssertionError(
-                f"wrong sigma at p={p}: got {got}, expected {want:.6g}.{hint}"
-            )
+                hint = "match Var[h'] = h^2 p/(1-p), not h^2 p"
+            fail(f"wrong sigma at p={p}: got {got}, expected {want:.6g}", hint)
     return True
 
 
 def check_lr_scale(fn: Callable[[float, str], float], *, simulate: bool = True) -> bool:
-    """Check ``fn(p, optimizer)`` returns :math:`\\eta_V / \\eta_W` for ``optimizer`` in ``"sgd"``,
-    ``"momentum"``, ``"adam"``: the factor by which the classic net's next-layer learning
-    rate must exceed the inverted net's for the two trajectories to coincide.
+    """Check ``fn(p, optimizer)`` returns :math:`\\eta_V / \\eta_W` for ``optimizer`` in
+    ``"sgd"``, ``"momentum"``, ``"adam"``: the factor by which the classic net's
+    next-layer learning rate must exceed the inverted net's for the two
+    trajectories to coincide.
 
     With ``simulate=True`` the learner's factor is also used to train the two nets
     side by side (:func:`dropout_lib.equivalence.side_by_side`, 30 steps at
     :math:`p = 0.3`), and the parameters must agree to 1e-9.
     """
-    _require_callable(fn)
-    for optimizer in OPTIMIZERS:
+    require_callable(fn, "fn", "(p, optimizer) -> float")
+    for optimizer in _LR_OPTIMIZERS:
         for p in _PS:
-            got = float(_as_float_array(fn(p, optimizer), "fn(p, optimizer)"))
-            want = next_layer_lr_scale(p, optimizer)
+            what = f"fn(p={p}, optimizer={optimizer!r})"
+            got = _as_float(call_learner(fn, p, optimizer, what=what), what)
+            want = next_layer_lr_scale(p, optimizer)  # type: ignore[arg-type]
             if not np.isclose(got, want, rtol=1e-9):
                 q = 1 - p
                 hint = ""
                 if np.isclose(got, 1 / q) and optimizer != "adam":
-                    hint = " The weights differ by q as well as the gradients: the factor is squared."
+                    hint = "the weights differ by q as well as the gradients: square it"
                 elif np.isclose(got, 1 / q**2) and optimizer == "adam":
-                    hint = " Adam's step does not depend on the gradient's scale."
+                    hint = "Adam's step does not depend on the gradient's scale"
                 elif np.isclose(got, q) or np.isclose(got, q**2):
-                    hint = " The classic net's V is larger than W = qV, so its rate must be larger, not smaller."
-                raise AssertionError(
-                    f"wrong factor for optimizer={optimizer!r}, p={p}: got {got}, expected {want:.6g}.{hint}"
-                )
+                    hint = (
+                        "the classic net's V is larger than W = qV, so its rate "
+                        "must be larger, not smaller"
+                    )
+                fail(f"wrong factor for {what}: got {got}, expected {want:.6g}", hint)
         if simulate:
+            what = f"fn(0.3, {optimizer!r})"
             run = side_by_side(
                 0.3,
-                optimizer,
+                optimizer,  # type: ignore[arg-type]
                 0.05 if optimizer != "adam" else 0.01,
                 30,
-                lr_scale=float(fn(0.3, optimizer)),
+                lr_scale=_as_float(call_learner(fn, 0.3, optimizer, what=what), what),
             )
-            if run.max_param_diff.max() > 1e-9:
-                raise AssertionError(
-                    f"with your factor the two nets drift apart under {optimizer!r}: "
-                    f"max parameter difference {run.max_param_diff.max():.3g}"
-                )
+            require(
+                run.max_param_diff.max() <= 1e-9,
+                f"with your factor the two nets drift apart under {optimizer!r}: "
+                f"max parameter difference {run.max_param_diff.max():.3g}",
+            )
+    return True
+
+
+def check_decay_scale(
+    fn: Callable[[float, str], float], *, simulate: bool = True
+) -> bool:
+    """Check ``fn(p, decay)`` returns :math:`\\lambda_V / \\lambda_W` for ``decay`` in
+    ``"coupled"`` (an L2 term in the loss: :math:`q^2`) and ``"decoupled"`` (AdamW
+    with :math:`\\eta_V = \\eta_W / q`: :math:`q`).
+
+    With ``simulate=True`` the learner's factor is used to train the two nets side
+    by side with Adam/AdamW (:func:`dropout_lib.equivalence.side_by_side`, 40
+    steps at :math:`p = 0.4`, :math:`\\lambda_W = 0.05`), and the parameters must
+    agree to 1e-9.
+    """
+    require_callable(fn, "fn", "(p, decay) -> float")
+    for decay in ("coupled", "decoupled"):
+        for p in _PS:
+            what = f"fn(p={p}, decay={decay!r})"
+            got = _as_float(call_learner(fn, p, decay, what=what), what)
+            want = next_layer_decay_scale(p, decay)
+            if not np.isclose(got, want, rtol=1e-9):
+                q = 1 - p
+                hint = ""
+                if decay == "decoupled" and np.isclose(got, q**2):
+                    hint = (
+                        "the decoupled shrink is eta * lambda * V, outside the "
+                        "gradient: match eta_V lambda_V = eta_W lambda_W"
+                    )
+                elif decay == "coupled" and np.isclose(got, q):
+                    hint = "the L2 term enters the gradient, which scales by q twice"
+                fail(f"wrong factor for {what}: got {got}, expected {want:.6g}", hint)
+        if simulate:
+            what = f"fn(0.4, {decay!r})"
+            run = side_by_side(
+                0.4,
+                "adam",
+                0.01,
+                40,
+                weight_decay=0.05,
+                decay=decay,
+                decay_scale=_as_float(call_learner(fn, 0.4, decay, what=what), what),
+            )
+            require(
+                run.max_param_diff.max() <= 1e-9,
+                f"with your factor the two nets drift apart ({decay} decay): "
+                f"max parameter difference {run.max_param_diff.max():.3g}",
+            )
     return True

@@ -1,0 +1,189 @@
+"""Dropout as an ensemble: the arithmetic and the geometric mean of thinned networks.
+
+A network with :math:`n` droppable units defines :math:`2^n` thinned networks,
+one per mask :math:`m \\in \\{0, 1\\}^n`, drawn with probability
+:math:`\\pi(m) = \\prod_i q^{m_i} p^{1 - m_i}`. Two ways to combine their
+predicted class distributions :math:`P(\\cdot \\mid x, m)`:
+
+* the **arithmetic mean** :math:`A(y) = \\sum_m \\pi(m) P(y \\mid x, m)`, which
+  Monte Carlo averaging estimates;
+* the **normalised geometric mean** (NGM)
+  :math:`G(y) \\propto \\prod_m P(y \\mid x, m)^{\\pi(m)}`, normalised to sum to 1
+  over the classes.
+
+For softmax regression with (inverted) dropout on its inputs,
+:math:`P(\\cdot \\mid x, m) = \\mathrm{softmax}(W (m \\odot x) / q + b)`, the NGM is
+*exactly* the weight-scaled prediction :math:`\\mathrm{softmax}(W x + b)`
+(Hinton et al. 2012; Baldi and Sadowski 2013): :func:`softmax_regression_ensemble`
+checks it by enumerating every mask.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from .validation import check_int, check_probability, check_real_array
+
+__all__ = [
+    "SoftmaxEnsemble",
+    "all_masks",
+    "mask_probabilities",
+    "normalised_geometric_mean",
+    "softmax_regression_ensemble",
+    "tv_distance",
+]
+
+#: Enumerating more masks than this is refused (2^20 masks is about a million).
+MAX_ENUMERATED_UNITS = 20
+
+
+def all_masks(n: int) -> np.ndarray:
+    """Every keep mask of ``n`` units, an array of shape ``(2**n, n)`` of 0.0/1.0.
+
+    Row :math:`r` is the binary expansion of :math:`r` (most significant unit
+    first), so row 0 drops every unit and the last row keeps every unit.
+    Refuses ``n`` above :data:`MAX_ENUMERATED_UNITS`.
+    """
+    n = check_int(n, "n", 1)
+    if n > MAX_ENUMERATED_UNITS:
+        raise ValueError(
+            f"n must be <= {MAX_ENUMERATED_UNITS} (2**n masks are enumerated); "
+            f"got n={n}"
+        )
+    rows = np.arange(2**n)[:, None]
+    bits = (rows >> np.arange(n - 1, -1, -1)[None, :]) & 1
+    return bits.astype(np.float64)
+
+
+def mask_probabilities(masks: np.ndarray, p: float) -> np.ndarray:
+    """:math:`\\pi(m) = q^{k(m)} p^{n - k(m)}`, :math:`k(m)` the number of kept units.
+
+    ``masks`` has shape ``(n_masks, n)`` with entries 0/1; over :func:`all_masks`
+    the probabilities sum to 1.
+    """
+    p = check_probability(p, "p")
+    m = check_real_array(masks, "masks")
+    if m.ndim != 2 or not np.all((m == 0) | (m == 1)):
+        raise ValueError("masks must be a 2-D array of zeros and ones")
+    kept = m.sum(axis=1)
+    return (1.0 - p) ** kept * p ** (m.shape[1] - kept)
+
+
+def normalised_geometric_mean(
+    log_probs: np.ndarray | torch.Tensor,
+    weights: np.ndarray | torch.Tensor | None = None,
+) -> np.ndarray | torch.Tensor:
+    """The normalised geometric mean over axis 0 of distributions given as
+    log-probabilities.
+
+    .. math::
+
+       G(y) = \\frac{\\exp\\big(\\sum_j w_j \\log P_j(y)\\big)}
+                    {\\sum_{y'} \\exp\\big(\\sum_j w_j \\log P_j(y')\\big)},
+
+    with weights :math:`w_j` summing to 1 (default: equal weights, the NGM of
+    :math:`k` sampled passes). ``log_probs`` has shape ``(k, ..., classes)``;
+    the result has shape ``(..., classes)`` and the type of ``log_probs``.
+    Because :math:`\\log \\mathrm{softmax}(z)_y = z_y - \\log\\sum e^{z}`, the NGM
+    of softmax outputs is the softmax of the (weighted) mean logits.
+    """
+    is_torch = isinstance(log_probs, torch.Tensor)
+    if isinstance(log_probs, torch.Tensor):
+        lp = log_probs.double()
+    else:
+        lp = torch.as_tensor(
+            check_real_array(log_probs, "log_probs"), dtype=torch.float64
+        )
+    if lp.ndim < 2:
+        raise ValueError(
+            "log_probs must have shape (k, ..., classes); got a tensor with "
+            f"{lp.ndim} axes"
+        )
+    if weights is None:
+        mean_log = lp.mean(dim=0)
+    else:
+        w = torch.as_tensor(np.asarray(weights, dtype=np.float64), dtype=torch.float64)
+        if w.shape != (lp.shape[0],):
+            raise ValueError(
+                f"weights must have shape ({lp.shape[0]},); got {tuple(w.shape)}"
+            )
+        if not torch.isclose(w.sum(), torch.tensor(1.0, dtype=torch.float64)):
+            raise ValueError(f"weights must sum to 1; they sum to {w.sum().item()}")
+        mean_log = torch.tensordot(w, lp, dims=1)
+    out = torch.softmax(mean_log, dim=-1)
+    return out if is_torch else out.numpy()
+
+
+def tv_distance(
+    a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor
+) -> np.ndarray | torch.Tensor:
+    """Total-variation distance :math:`\\tfrac12 \\sum_y |a(y) - b(y)|`, last axis."""
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        return 0.5 * (a.double() - b.double()).abs().sum(dim=-1)
+    xa = check_real_array(a, "a").astype(np.float64)
+    xb = check_real_array(b, "b").astype(np.float64)
+    if xa.shape != xb.shape:
+        raise ValueError(
+            f"a and b must have the same shape; got {xa.shape}, {xb.shape}"
+        )
+    return 0.5 * np.abs(xa - xb).sum(axis=-1)
+
+
+class SoftmaxEnsemble(NamedTuple):
+    """The predictions of :func:`softmax_regression_ensemble`, each ``(N, classes)``.
+
+    ``arithmetic``: :math:`\\sum_m \\pi(m) P(\\cdot\\mid x, m)`; ``geometric``: the
+    NGM; ``weight_scaled``: :math:`\\mathrm{softmax}(W x + b)`; ``n_masks``: how many
+    masks were enumerated.
+    """
+
+    arithmetic: np.ndarray
+    geometric: np.ndarray
+    weight_scaled: np.ndarray
+    n_masks: int
+
+
+def softmax_regression_ensemble(
+    W: np.ndarray, b: np.ndarray, x: np.ndarray, p: float
+) -> SoftmaxEnsemble:
+    """Enumerate the :math:`2^n` thinned softmax regressions (inverted input dropout).
+
+    For each mask :math:`m` the thinned model predicts
+    :math:`P(\\cdot \\mid x, m) = \\mathrm{softmax}(W (m \\odot x)/q + b)`, with
+    ``W`` of shape ``(classes, n)``, ``b`` of shape ``(classes,)`` and ``x`` of
+    shape ``(N, n)``. Returns the arithmetic mean and the NGM over masks
+    (weighted by :math:`\\pi(m)`) and the weight-scaled prediction, in float64.
+    Requires :math:`0 < p < 1` and :math:`n \\le` :data:`MAX_ENUMERATED_UNITS`.
+    """
+    p = check_probability(p, "p")
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must lie in the open interval (0, 1); got p={p}")
+    W = check_real_array(W, "W").astype(np.float64)
+    b = check_real_array(b, "b").astype(np.float64)
+    x = check_real_array(x, "x").astype(np.float64)
+    if W.ndim != 2 or b.shape != (W.shape[0],) or x.ndim != 2:
+        raise ValueError(
+            "W must be (classes, n), b (classes,) and x (N, n); got "
+            f"{W.shape}, {b.shape}, {x.shape}"
+        )
+    if x.shape[1] != W.shape[1]:
+        raise ValueError(f"x has {x.shape[1]} features but W reads {W.shape[1]}")
+    q = 1.0 - p
+    masks = all_masks(W.shape[1])
+    pi = mask_probabilities(masks, p)
+    # logits[j, i, c] for mask j, example i, class c
+    logits = np.einsum("jn,in,cn->jic", masks, x, W) / q + b
+    log_probs = logits - _logsumexp(logits)
+    arithmetic = np.einsum("j,jic->ic", pi, np.exp(log_probs))
+    geometric = normalised_geometric_mean(log_probs, pi)
+    ws = x @ W.T + b
+    weight_scaled = np.exp(ws - _logsumexp(ws))
+    return SoftmaxEnsemble(arithmetic, np.asarray(geometric), weight_scaled, len(pi))
+
+
+def _logsumexp(z: np.ndarray) -> np.ndarray:
+    top = z.max(axis=-1, keepdims=True)
+    return top + np.log(np.exp(z - top).sum(axis=-1, keepdims=True))

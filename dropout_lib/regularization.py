@@ -1,0 +1,120 @@
+"""Dropout as adaptive L2 regularisation in a generalised linear model.
+
+Wager, Wang and Liang (2013).
+
+A GLM with natural parameter :math:`\\eta = x \\cdot \\beta` has the negative
+log-likelihood :math:`\\ell(\\beta; x, y) = -y\\,\\eta + A(\\eta)` (up to terms free
+of :math:`\\beta`); for logistic regression :math:`A(\\eta) = \\log(1 + e^{\\eta})`
+and :math:`A''(\\eta) = \\sigma(\\eta)(1 - \\sigma(\\eta))`. Inverted dropout on the
+features replaces :math:`x` by :math:`\\tilde x = m \\odot x / q`, so
+:math:`\\mathbb{E}[\\tilde x] = x` and the linear term keeps its mean. A
+second-order Taylor expansion of :math:`A` around :math:`x \\cdot \\beta` gives
+
+.. math::
+
+   \\mathbb{E}_m[\\ell(\\beta; \\tilde x_i, y_i)] \\approx \\ell(\\beta; x_i, y_i)
+   + \\tfrac12 A''(x_i \\cdot \\beta) \\operatorname{Var}[\\tilde x_i \\cdot \\beta],
+   \\qquad \\operatorname{Var}[\\tilde x_i \\cdot \\beta] = \\frac{p}{q}
+   \\sum_j x_{ij}^2 \\beta_j^2 ,
+
+so, summed over the data, the expected dropout loss is the loss plus the penalty
+:math:`\\frac{p}{2q} \\sum_j \\beta_j^2 \\sum_i A''(x_i \\cdot \\beta)\\, x_{ij}^2`:
+an L2 penalty weighted by the diagonal of the Fisher information (equivalently,
+plain ridge after scaling feature :math:`j` by :math:`I_{jj}^{-1/2}`).
+This module computes the exact expectation (by enumerating the masks) and the
+quadratic approximation, per example averaged over the data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ensemble import all_masks, mask_probabilities
+from .validation import check_probability, check_real_array
+
+__all__ = [
+    "dropout_quadratic_penalty",
+    "expected_dropout_logistic_loss",
+    "logistic_loss",
+    "logistic_variance",
+]
+
+
+def _check_glm(
+    beta: object, X: object, y: object | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    b = check_real_array(beta, "beta").astype(np.float64)
+    x = check_real_array(X, "X").astype(np.float64)
+    if b.ndim != 1 or x.ndim != 2 or x.shape[1] != b.shape[0]:
+        raise ValueError(
+            f"beta must be (d,) and X (N, d) with the same d; got {b.shape}, {x.shape}"
+        )
+    if y is None:
+        return b, x, None
+    t = check_real_array(y, "y").astype(np.float64)
+    if t.shape != (x.shape[0],) or not np.all((t == 0) | (t == 1)):
+        raise ValueError("y must hold one label in {0, 1} per row of X")
+    return b, x, t
+
+
+def _softplus(z: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, z)
+
+
+def logistic_loss(beta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+    """Mean logistic negative log-likelihood,
+    :math:`\\frac1N\\sum_i [A(x_i\\cdot\\beta) - y_i\\, x_i\\cdot\\beta]`.
+    """
+    b, x, t = _check_glm(beta, X, y)
+    eta = x @ b
+    return float(np.mean(_softplus(eta) - t * eta))
+
+
+def logistic_variance(eta: np.ndarray) -> np.ndarray:
+    """The logistic variance function,
+    :math:`A''(\\eta) = \\sigma(\\eta)(1 - \\sigma(\\eta))`.
+    """
+    s = 1.0 / (1.0 + np.exp(-check_real_array(eta, "eta").astype(np.float64)))
+    return s * (1.0 - s)
+
+
+def expected_dropout_logistic_loss(
+    beta: np.ndarray, X: np.ndarray, y: np.ndarray, p: float
+) -> float:
+    """Exact expected dropout loss by enumeration,
+    :math:`\\frac1N\\sum_i \\mathbb{E}_m[\\ell(\\beta; m \\odot x_i / q, y_i)]`.
+
+    Every one of the :math:`2^d` masks is weighted by its probability
+    :math:`q^{k} p^{d-k}`; ``d`` is limited by :func:`dropout_lib.ensemble.all_masks`.
+    Requires :math:`p < 1`.
+    """
+    p = check_probability(p, "p")
+    if p == 1.0:
+        raise ValueError("p must be < 1: inverted dropout divides by q = 1 - p")
+    b, x, t = _check_glm(beta, X, y)
+    if t is None:  # unreachable: labels were passed; narrows the type
+        raise ValueError("y is required")
+    q = 1.0 - p
+    masks = all_masks(b.shape[0])
+    pi = mask_probabilities(masks, p)
+    eta = (x @ (masks * b).T) / q  # [N, n_masks]
+    loss = _softplus(eta) - t[:, None] * eta
+    return float(np.mean(loss @ pi))
+
+
+def dropout_quadratic_penalty(beta: np.ndarray, X: np.ndarray, p: float) -> float:
+    """The second-order dropout penalty, averaged over the data:
+
+    .. math::
+
+       R(\\beta) = \\frac{p}{2q} \\sum_j \\beta_j^2 \\, \\frac1N \\sum_i
+       A''(x_i \\cdot \\beta)\\, x_{ij}^2 .
+
+    It does not depend on the labels. Requires :math:`p < 1`.
+    """
+    p = check_probability(p, "p")
+    if p == 1.0:
+        raise ValueError("p must be < 1: inverted dropout divides by q = 1 - p")
+    b, x, _ = _check_glm(beta, X)
+    fisher_diag = (logistic_variance(x @ b)[:, None] * x**2).mean(axis=0)
+    return float(p / (2.0 * (1.0 - p)) * np.sum(b**2 * fisher_diag))
