@@ -5,8 +5,11 @@ import pytest
 import torch
 
 from dropout_lib.exercises.d2l import check_constant_loss, check_dropout_layer
-from dropout_lib.pitfalls import assert_checked_dropout, cpu_mask_dropout
-from dropout_lib.scratch import dropout_layer
+from dropout_lib.studies.d2l import dropout_layer
+from dropout_lib.studies.d2l_pitfalls import (
+    assert_checked_dropout,
+    cpu_mask_dropout,
+)
 
 
 def test_reference_dropout_layer_passes():

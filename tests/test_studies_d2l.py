@@ -1,4 +1,8 @@
-"""Tests for dropout_lib.scratch: d2l-style dropout_layer, D2LNet and fit_d2l."""
+"""Tests for dropout_lib.studies.d2l: dropout_layer, D2LNet and its variants, d2l_runs.
+
+Every test that trains compares tensors on one device: the runs train on
+``get_device()`` (a GPU where there is one), so states are moved to the CPU first.
+"""
 
 import math
 
@@ -10,7 +14,19 @@ from hypothesis import strategies as st
 from torch import nn
 
 from dropout_lib.models import MLP
-from dropout_lib.scratch import D2LNet, D2LRun, dropout_layer, fit_d2l
+from dropout_lib.studies.d2l import (
+    D2LNet,
+    DropConnectNet,
+    GaussianNoiseNet,
+    activation_variances,
+    check_float_tensor,
+    class_balanced_subset,
+    d2l_runs,
+    dropout_layer,
+    gaussian_noise_layer,
+    largest_fall,
+)
+from dropout_lib.training import Run
 
 
 def test_special_cases():
@@ -112,7 +128,7 @@ def test_net_matches_library_mlp_in_eval_mode():
     mlp = MLP(784, [256, 256], 10, (0.2, 0.5))
     linears = [m for m in mlp if isinstance(m, nn.Linear)]
     with torch.no_grad():
-        for mine, theirs in zip([net.lin1, net.lin2, net.lin3], linears):
+        for mine, theirs in zip([net.lin1, net.lin2, net.lin3], linears, strict=True):
             theirs.weight.copy_(mine.weight)
             theirs.bias.copy_(mine.bias)
     net.eval()
@@ -135,7 +151,7 @@ def test_net_all_dropped_outputs_bias():
         (dict(dropout1="a"), TypeError),
         (dict(num_hiddens=(3,)), ValueError),
         (dict(num_inputs=0), ValueError),
-        (dict(num_outputs=2.5), ValueError),
+        (dict(num_outputs=2.5), TypeError),
     ],
 )
 def test_net_validation(kwargs, err):
@@ -150,24 +166,65 @@ def _toy(n=300, seed=0):
     return x, y
 
 
-def test_fit_d2l_reproducible_and_learns():
+def _cpu_state(model):
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
+def test_d2l_runs_reproducible_and_learns():
     data = _toy()
-    a = fit_d2l(0.2, 0.5, data, data, epochs=3, lr=0.1, batch_size=32, seed=3)
-    b = fit_d2l(0.2, 0.5, data, data, epochs=3, lr=0.1, batch_size=32, seed=3)
-    assert isinstance(a, D2LRun)
+    kw = dict(seeds=[3], epochs=3, lr=0.1, batch_size=32)
+    (a,) = d2l_runs(0.2, 0.5, data, data, **kw)
+    (b,) = d2l_runs(0.2, 0.5, data, data, **kw)
+    assert isinstance(a, Run) and a.config == (0.2, 0.5) and a.seed == 3
     assert a.history["test_acc"] == b.history["test_acc"]
-    assert a.train_eval_acc == b.train_eval_acc
-    assert a.history.epochs == 3 and not a.model.training
-    assert a.gap == pytest.approx(a.train_eval_acc - a.test_acc)
-    assert a.test_acc == pytest.approx(a.history.final("test_acc"))
+    assert a.history["train_eval_acc"] == b.history["train_eval_acc"]
+    assert a.history["eval_epoch"] == [1.0, 2.0, 3.0]
+    assert len(a.history["train_loss"]) == 3 and not a.model.training
+    assert a.gap() == pytest.approx(a.final("train_eval_acc") - a.final("test_acc"))
 
 
-def test_fit_d2l_all_dropped_learns_only_output_bias():
+def test_d2l_runs_eval_every_and_probe():
+    data = _toy(100)
+    (run,) = d2l_runs(
+        0.5,
+        0.5,
+        data,
+        data,
+        seeds=[0],
+        epochs=5,
+        lr=0.1,
+        eval_every=2,
+        probe=data[0][:50],
+    )
+    assert run.history["eval_epoch"] == [2.0, 4.0, 5.0]
+    assert len(run.history["var_h1_train"]) == 3
+    assert len(run.history["train_loss"]) == 5
+
+
+def test_d2l_runs_seeds_are_paired_across_configs():
+    data = _toy(100)
+    kw = dict(seeds=[0, 1], epochs=1, lr=0.1, batch_size=50)
+    a = d2l_runs(0.0, 0.0, data, data, **kw)
+    b = d2l_runs(0.5, 0.5, data, data, **kw)
+    # the same seed gives the same initial weights whatever the rates
+    torch.manual_seed(1)
+    init = _cpu_state(D2LNet(0.0, 0.0))
+    torch.manual_seed(1)
+    assert all(
+        torch.equal(v, w)
+        for v, w in zip(
+            init.values(), _cpu_state(D2LNet(0.5, 0.5)).values(), strict=True
+        )
+    )
+    assert [r.seed for r in a] == [r.seed for r in b] == [0, 1]
+
+
+def test_d2l_runs_all_dropped_learns_only_output_bias():
     data = _toy(200)
     torch.manual_seed(5)
-    init = D2LNet(1.0, 1.0).state_dict()
-    run = fit_d2l(1.0, 1.0, data, data, epochs=2, lr=0.5, batch_size=50, seed=5)
-    state = run.model.state_dict()
+    init = _cpu_state(D2LNet(1.0, 1.0))
+    (run,) = d2l_runs(1.0, 1.0, data, data, seeds=[5], epochs=2, lr=0.5, batch_size=50)
+    state = _cpu_state(run.model)
     for name, value in init.items():
         if name == "lin3.bias":
             assert not torch.equal(value, state[name])
@@ -175,27 +232,139 @@ def test_fit_d2l_all_dropped_learns_only_output_bias():
             assert torch.equal(value, state[name]), name
 
 
-def test_fit_d2l_weight_decay_shrinks_weights():
-    data = _toy(200)
-    plain = fit_d2l(0.0, 0.0, data, data, epochs=2, lr=0.1, batch_size=50, seed=0)
-    decayed = fit_d2l(
-        0.0, 0.0, data, data, epochs=2, lr=0.1, batch_size=50, seed=0, weight_decay=0.5
+def test_d2l_runs_explicit_cpu_device():
+    data = _toy(60)
+    (run,) = d2l_runs(
+        0.2, 0.5, data, data, seeds=[0], epochs=1, lr=0.1, device=torch.device("cpu")
     )
-    norm = lambda m: sum(p.pow(2).sum() for p in m.parameters()).item()  # noqa: E731
+    assert next(run.model.parameters()).device.type == "cpu"
+
+
+def test_d2l_runs_weight_decay_shrinks_weights():
+    data = _toy(200)
+    kw = dict(seeds=[0], epochs=2, lr=0.1, batch_size=50)
+    (plain,) = d2l_runs(0.0, 0.0, data, data, **kw)
+    (decayed,) = d2l_runs(0.0, 0.0, data, data, weight_decay=0.5, **kw)
+
+    def norm(m):
+        return sum(p.pow(2).sum() for p in m.parameters()).item()
+
     assert norm(decayed.model) < norm(plain.model)
 
 
-def test_fit_d2l_extra_eval_sets():
+@pytest.mark.parametrize("net", [DropConnectNet, GaussianNoiseNet])
+def test_d2l_runs_other_nets(net):
     data = _toy(100)
-    run = fit_d2l(0.0, 0.0, data, data, epochs=1, batch_size=50, eval_sets={"tr": data})
-    assert len(run.history["tr_acc"]) == 1
+    (run,) = d2l_runs(0.2, 0.5, data, data, seeds=[0], epochs=1, lr=0.1, net=net)
+    assert isinstance(run.model, net)
 
 
 @pytest.mark.parametrize(
-    "kwargs",
-    [dict(lr=0), dict(lr=True), dict(weight_decay=-1.0), dict(seed=-1), dict(seed=1.5)],
+    "kwargs, err",
+    [
+        (dict(lr=0), ValueError),
+        (dict(lr=True), ValueError),
+        (dict(weight_decay=-1.0), ValueError),
+        (dict(seeds=[-1]), ValueError),
+        (dict(seeds=[1.5]), TypeError),
+        (dict(epochs=0), ValueError),
+        (dict(eval_every=0), ValueError),
+        (dict(net=nn.Linear), TypeError),
+    ],
 )
-def test_fit_d2l_validation(kwargs):
+def test_d2l_runs_validation(kwargs, err):
     data = _toy(10)
+    args = dict(seeds=[0], epochs=1, lr=0.1) | kwargs
+    with pytest.raises(err):
+        d2l_runs(0.0, 0.0, data, data, **args)
+
+
+def test_check_float_tensor():
+    x = torch.ones(2)
+    assert check_float_tensor(x) is x
+    with pytest.raises(TypeError, match="floating-point"):
+        check_float_tensor(torch.ones(2, dtype=torch.int32))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        check_float_tensor([1.0])
+
+
+def test_gaussian_noise_moments_and_ends():
+    gen = torch.Generator().manual_seed(0)
+    n, p = 200_000, 0.5
+    x = torch.full((n,), 2.0, dtype=torch.float64)
+    out = gaussian_noise_layer(x, p, generator=gen)
+    sd_mean = 2.0 * math.sqrt(p / (1 - p) / n)
+    assert abs(out.mean().item() - 2.0) < 5.5 * sd_mean
+    assert abs(out.var().item() / (4.0 * p / (1 - p)) - 1) < 0.02
+    assert torch.equal(x, torch.full((n,), 2.0, dtype=torch.float64))
+    assert gaussian_noise_layer(x, 0.0) is x
     with pytest.raises(ValueError):
-        fit_d2l(0.0, 0.0, data, data, epochs=1, **kwargs)
+        gaussian_noise_layer(x, 1.0)
+    with pytest.raises(ValueError):
+        GaussianNoiseNet(1.0, 0.5)
+
+
+def test_gaussian_net_never_zeroes_units_and_eval_is_plain():
+    torch.manual_seed(0)
+    net = GaussianNoiseNet(0.2, 0.5)
+    x = torch.rand(16, 784)
+    h1, h2 = net.hidden(x)
+    relu1 = torch.relu(net.lin1(x))
+    assert torch.equal((h1 == 0), (relu1 == 0))  # no extra zeros
+    net.eval()
+    plain = D2LNet(0.2, 0.5).eval()
+    plain.load_state_dict(net.state_dict())
+    assert torch.equal(net(x), plain(x))
+
+
+def test_dropconnect_drops_weights_not_units():
+    torch.manual_seed(0)
+    net = DropConnectNet(0.5, 0.5)
+    x = torch.rand(64, 784)
+    h1, h2 = net.hidden(x)
+    assert torch.equal(h1, torch.relu(net.lin1(x)))  # layer 1 untouched
+    # a unit of H2 reads a thinned weight row, not a zeroed input:
+    full = torch.relu(net.lin2(h1))
+    assert not torch.equal(h2, full)
+    net.eval()
+    plain = D2LNet(0.5, 0.5).eval()
+    plain.load_state_dict(net.state_dict())
+    assert torch.equal(net(x), plain(x))
+    dead = DropConnectNet(1.0, 1.0)
+    assert torch.equal(dead(x), dead.lin3.bias.expand(64, 10))
+
+
+def test_activation_variances_modes_and_formula():
+    torch.manual_seed(0)
+    net = D2LNet(0.5, 0.5)
+    x = torch.rand(4000, 784)
+    net.train()
+    v = activation_variances(net, x)
+    assert net.training  # mode restored
+    assert set(v) == {"var_h1_eval", "var_h2_eval", "var_h1_train", "var_h2_train"}
+    # layer 1 (no dropout before it): train variance = E[h^2]/q - E[h]^2 per unit
+    with torch.no_grad():
+        h = torch.relu(net.lin1(x))
+    expect = ((h.pow(2).mean(0) / 0.5) - h.mean(0).pow(2)).mean().item()
+    assert v["var_h1_train"] == pytest.approx(expect, rel=0.05)
+    assert v["var_h1_eval"] == pytest.approx(h.var(0).mean().item(), rel=1e-5)
+    with pytest.raises(TypeError):
+        activation_variances(nn.Linear(3, 3), x)
+
+
+def test_largest_fall():
+    assert largest_fall([0.5, 0.7, 0.6, 0.9, 0.4]) == pytest.approx(0.5)
+    assert largest_fall([0.1, 0.2, 0.3]) == 0.0
+    with pytest.raises(ValueError):
+        largest_fall([0.3])
+
+
+def test_class_balanced_subset():
+    y = torch.arange(10).repeat(30)
+    idx = class_balanced_subset(y, 7, seed=1)
+    assert idx.dtype == torch.int64 and len(idx) == 70
+    assert torch.bincount(y[idx]).tolist() == [7] * 10
+    assert torch.equal(idx, class_balanced_subset(y, 7, seed=1))
+    assert len(set(idx.tolist())) == 70
+    with pytest.raises(ValueError):
+        class_balanced_subset(y, 31)

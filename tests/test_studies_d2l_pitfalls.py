@@ -1,15 +1,27 @@
-"""Tests for dropout_lib.pitfalls: each exhibit shows its failure, and the fix does not."""
+"""Tests for dropout_lib.studies.d2l_pitfalls: each exhibit fails, its fix does not.
+
+The exhibits run on the CPU (and the ``meta`` device), whatever get_device() picks.
+"""
+
+import math
+import warnings
 
 import pytest
 import torch
 
-from dropout_lib.pitfalls import (
+from dropout_lib.studies.d2l import D2LNet, dropout_layer
+from dropout_lib.studies.d2l_pitfalls import (
     FlaggedNet,
+    FunctionalDropoutMLP,
     assert_checked_dropout,
     cpu_mask_dropout,
+    dropout2d_on_unbatched,
+    fixed_key_dropout,
+    lstm_dropout_one_layer,
+    randn_keep_probability,
+    randn_mask_dropout,
     run_python,
 )
-from dropout_lib.scratch import D2LNet, dropout_layer
 
 
 def test_cpu_mask_fails_off_the_cpu_and_fix_works():
@@ -70,8 +82,8 @@ def test_assert_checked_dropout_in_normal_mode():
 
 SNIPPET = """
 import torch
-from dropout_lib.pitfalls import assert_checked_dropout
-from dropout_lib.scratch import dropout_layer
+from dropout_lib.studies.d2l import dropout_layer
+from dropout_lib.studies.d2l_pitfalls import assert_checked_dropout
 x = torch.ones(3)
 for f in (assert_checked_dropout, dropout_layer):
     try:
@@ -102,3 +114,76 @@ def test_run_python_validation_and_exit_code():
         run_python(b"print(1)")
     with pytest.raises(TypeError):
         run_python("print(1)", optimize=1)
+
+
+def test_functional_dropout_ignores_eval_unless_told():
+    torch.manual_seed(0)
+    x = torch.rand(32, 784)
+    bad = FunctionalDropoutMLP(0.5, pass_training=False).eval()
+    good = FunctionalDropoutMLP(0.5, pass_training=True).eval()
+    good.load_state_dict(bad.state_dict())
+    assert not torch.equal(bad(x), bad(x))  # still dropping after eval()
+    assert torch.equal(good(x), good(x))
+    good.train()
+    assert not torch.equal(good(x), good(x))
+    with pytest.raises(TypeError):
+        FunctionalDropoutMLP(0.5, pass_training=1)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.2, 0.5, 0.9])
+def test_randn_mask_keeps_the_wrong_fraction(p):
+    torch.manual_seed(0)
+    n = 200_000
+    out = randn_mask_dropout(torch.ones(n, dtype=torch.float64), p)
+    kept = (out != 0).double().mean().item()
+    q = randn_keep_probability(p)
+    assert abs(kept - q) < 5.5 * math.sqrt(q * (1 - q) / n)
+    assert abs(out.mean().item() - q / (1 - p)) < 0.01 / (1 - p)
+    assert randn_keep_probability(0.0) == 0.5
+    assert torch.equal(randn_mask_dropout(torch.ones(3), 1.0), torch.zeros(3))
+
+
+def test_fixed_key_dropout_repeats_its_mask():
+    x = torch.ones(100, 50)
+    a, b = fixed_key_dropout(x, 0.5), fixed_key_dropout(x, 0.5)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, fixed_key_dropout(x, 0.5, key=1))
+    torch.manual_seed(0)
+    assert not torch.equal(dropout_layer(x, 0.5), dropout_layer(x, 0.5))
+    assert fixed_key_dropout(x, 0.0) is x
+    assert torch.equal(fixed_key_dropout(x, 1.0), torch.zeros_like(x))
+    with pytest.raises(ValueError):
+        fixed_key_dropout(x, 0.5, key=-1)
+
+
+def test_dropout2d_on_3d_input_drops_rows_and_warns():
+    torch.manual_seed(0)
+    res = dropout2d_on_unbatched(8, 8, 5, 0.5)
+    assert any("3D input" in w for w in res.warnings)
+    out = res.output
+    assert out.shape == (8, 8, 5)
+    # every row [c, h, :] is all zero or all kept ...
+    rows = out.reshape(64, 5)
+    assert bool(((rows == 0).all(1) | (rows == 2.0).all(1)).all())
+    # ... and some channel has both kept and dropped rows: not whole channels
+    per_channel = (out[:, :, 0] == 0).float().mean(1)
+    assert bool(((per_channel > 0) & (per_channel < 1)).any())
+
+
+def test_lstm_dropout_with_one_layer_warns_and_does_nothing():
+    first, second, evaluated = lstm_dropout_one_layer(0.5)
+    assert any("num_layers greater than 1" in w for w in first.warnings)
+    assert torch.equal(first.output, second) and torch.equal(first.output, evaluated)
+
+
+def test_exhibit_validation():
+    with pytest.raises(ValueError):
+        randn_mask_dropout(torch.ones(2), 1.5)
+    with pytest.raises(TypeError):
+        cpu_mask_dropout(torch.ones(2, dtype=torch.int64), 0.5)
+    with pytest.raises(ValueError):
+        dropout2d_on_unbatched(0, 2, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError):
+            lstm_dropout_one_layer(2.0)

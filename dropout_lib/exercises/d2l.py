@@ -1,17 +1,22 @@
 """Checkers for the exercises of the d2l chapter (``chapters/05_d2l``).
 
 * :func:`check_dropout_layer` checks a learner's PyTorch ``dropout_layer(X, p)``
-  for the three pitfalls the chapter shows (device, ``assert`` validation,
-  mutation) and for the statistics of inverted dropout.
+  for the pitfalls the chapter shows (device, ``assert`` validation, mutation,
+  a ``randn`` mask) and for the statistics of inverted dropout.
 * :func:`check_constant_loss` checks a learner's formula for the smallest mean
   cross-entropy a network can reach when every hidden unit is dropped
   (``p = 1``): the entropy of the class frequencies.
 
-Statistical tolerance of :func:`check_dropout_layer`: with :math:`N` entries, drop
-probability :math:`p` and :math:`q = 1 - p`, the dropped fraction has standard
-deviation :math:`\\sqrt{pq/N}`; the check allows :data:`Z` = 5.5 of them, so a correct
-function fails with probability :math:`2\\Phi(-5.5) \\approx 4 \\times 10^{-8}` per
-value of ``p`` (the draws are seeded, so in practice the check is deterministic).
+Both follow the contract of :mod:`dropout_lib.exercises._checking`: they return
+``True`` or raise :class:`~dropout_lib.exercises._checking.CheckFailed` (also under
+``python -O``), and an exception of the learner's function is reported as a
+failed property. Statistical tolerance of :func:`check_dropout_layer`: with
+:math:`N` entries, drop probability :math:`p` and :math:`q = 1 - p`, the dropped
+fraction has standard deviation :math:`\\sqrt{pq/N}`; the check allows
+:data:`~dropout_lib.exercises._checking.Z` = 5.5 of them (the course's one
+tolerance), so a correct function fails with probability
+:math:`2\\Phi(-5.5) \\approx 4 \\times 10^{-8}` per value of ``p`` (the draws are
+seeded, so in practice the check is deterministic).
 """
 
 from __future__ import annotations
@@ -22,27 +27,27 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-__all__ = ["check_constant_loss", "check_dropout_layer", "N", "Z"]
+from ._checking import Z, call_learner, fail, require, require_callable, within_z
+
+__all__ = ["N", "Z", "check_constant_loss", "check_dropout_layer"]
 
 #: entries in the test tensor of the statistical checks
 N = 200_000
-#: allowed deviation, in standard deviations
-Z = 5.5
 
 DropoutLayerFn = Callable[[torch.Tensor, float], torch.Tensor]
 
 
-def _call(fn: Callable, what: str, *args):
-    try:
-        return fn(*args)
-    except Exception as exc:  # the learner's bug, reported as a failed property
-        raise AssertionError(
-            f"{what}: your function raised {type(exc).__name__}: {exc}"
-        ) from exc
+def _as_tensor(value: object, what: str) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        fail(
+            f"{what}: your function returned {type(value).__name__}, not a tensor",
+            "return a torch.Tensor shaped like X",
+        )
+    return value
 
 
 def check_dropout_layer(fn: DropoutLayerFn) -> bool:
-    """Check ``fn(X, p)``, a PyTorch inverted-dropout function with ``p`` the DROP probability.
+    """Check ``fn(X, p)``, PyTorch inverted dropout with ``p`` the DROP probability.
 
     Properties checked, in order: a wrong ``p`` (-0.1, 1.5, NaN) raises
     ``ValueError`` (an ``AssertionError`` from a bare ``assert`` fails this
@@ -50,12 +55,12 @@ def check_dropout_layer(fn: DropoutLayerFn) -> bool:
     and ``p = 1`` zeros; the output keeps ``X``'s shape, dtype and device (tried
     on a ``meta`` tensor, which exists on every machine); ``X`` is not modified;
     every output entry is 0 or :math:`x/(1-p)`; and the dropped fraction is
-    within :data:`Z` standard deviations of ``p`` for ``p`` in {0.2, 0.5, 0.9}.
+    within :data:`Z` standard deviations :math:`\\sqrt{p(1-p)/N}` of ``p`` for
+    ``p`` in {0.2, 0.5, 0.9}. The global torch generator is restored afterwards.
 
-    Returns True, or raises ``AssertionError`` naming the first failed property.
+    Returns True, or raises ``CheckFailed`` naming the first failed property.
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable; got {type(fn).__name__}")
+    require_callable(fn, "fn", "fn(X, p)")
     x = torch.linspace(0.5, 2.0, 60).reshape(3, 4, 5)
     for bad in (-0.1, 1.5, float("nan")):
         try:
@@ -63,39 +68,40 @@ def check_dropout_layer(fn: DropoutLayerFn) -> bool:
         except ValueError:
             continue
         except AssertionError as exc:
-            raise AssertionError(
-                f"p={bad}: your function raised AssertionError ({exc}). Hint: a bare `assert` "
-                "disappears under `python -O`; raise ValueError instead."
-            ) from exc
+            fail(
+                f"p={bad}: your function raised AssertionError ({exc})",
+                "a bare `assert` disappears under `python -O`; raise ValueError",
+            )
         except Exception as exc:
-            raise AssertionError(
-                f"p={bad}: expected ValueError, got {type(exc).__name__}: {exc}"
-            ) from exc
-        raise AssertionError(
-            f"p={bad}: no error was raised. Hint: check 0 <= p <= 1 and raise ValueError."
-        )
+            fail(f"p={bad}: expected ValueError, got {type(exc).__name__}: {exc}")
+        fail(f"p={bad}: no error was raised", "check 0 <= p <= 1, raise ValueError")
 
-    out0 = torch.as_tensor(_call(fn, "p=0", x.clone(), 0.0))
-    if out0.shape != x.shape or not torch.equal(out0, x):
-        raise AssertionError(
-            "p=0: the output must equal the input (nothing is dropped, 1/(1-0) = 1)."
-        )
-    out1 = torch.as_tensor(_call(fn, "p=1", x.clone(), 1.0))
-    if out1.shape != x.shape or not torch.equal(out1, torch.zeros_like(x)):
-        raise AssertionError(
-            "p=1: the output must be all zeros (every unit is dropped)."
-        )
+    hint = "fn(X, p) must accept a float tensor X and a float p"
+    out0 = _as_tensor(call_learner(fn, x.clone(), 0.0, what="p=0", hint=hint), "p=0")
+    require(
+        out0.shape == x.shape and torch.equal(out0, x),
+        "p=0: the output must equal the input",
+        "nothing is dropped and 1/(1-0) = 1",
+    )
+    out1 = _as_tensor(call_learner(fn, x.clone(), 1.0, what="p=1", hint=hint), "p=1")
+    require(
+        out1.shape == x.shape and torch.equal(out1, torch.zeros_like(x)),
+        "p=1: the output must be all zeros",
+        "every unit is dropped; return torch.zeros_like(X)",
+    )
 
     meta = torch.empty(2, 3, device="meta")
-    try:
-        out_meta = fn(meta, 0.5)
-    except RuntimeError as exc:
-        raise AssertionError(
-            f"device: calling your function on a tensor on the 'meta' device raised: {exc}. "
-            "Hint: make the mask with torch.rand(X.shape, device=X.device)."
-        ) from exc
-    if not isinstance(out_meta, torch.Tensor) or out_meta.device != meta.device:
-        raise AssertionError("device: the output must be on the input's device.")
+    out_meta = _as_tensor(
+        call_learner(
+            fn,
+            meta,
+            0.5,
+            what="device: on a tensor on the 'meta' device",
+            hint="make the mask with torch.rand(X.shape, device=X.device)",
+        ),
+        "device",
+    )
+    require(out_meta.device == meta.device, "device: the output must be on X's device")
 
     gen_state = torch.random.get_rng_state()
     try:
@@ -103,29 +109,35 @@ def check_dropout_layer(fn: DropoutLayerFn) -> bool:
         x64 = torch.linspace(1.0, 3.0, N, dtype=torch.float64)
         original = x64.clone()
         for p in (0.2, 0.5, 0.9):
-            out = torch.as_tensor(_call(fn, f"p={p}", x64, p))
-            if not torch.equal(x64, original):
-                raise AssertionError(
-                    f"p={p}: your function modified its input X. Hint: avoid in-place ops (*=, /=)."
-                )
-            if out.shape != x64.shape or out.dtype != x64.dtype:
-                raise AssertionError(
-                    f"p={p}: output shape/dtype {tuple(out.shape)}/{out.dtype} differ from the input's "
-                    f"{tuple(x64.shape)}/{x64.dtype}."
-                )
+            out = _as_tensor(
+                call_learner(fn, x64, p, what=f"p={p}", hint=hint), f"p={p}"
+            )
+            require(
+                torch.equal(x64, original),
+                f"p={p}: your function modified its input X",
+                "avoid in-place operations (*=, /=) on X",
+            )
+            require(
+                out.shape == x64.shape and out.dtype == x64.dtype,
+                f"p={p}: output shape/dtype {tuple(out.shape)}/{out.dtype} differ "
+                f"from the input's {tuple(x64.shape)}/{x64.dtype}",
+            )
             kept = out != 0
             scaled = x64 / (1.0 - p)
-            if not torch.allclose(out[kept], scaled[kept], rtol=1e-12, atol=0.0):
-                raise AssertionError(
-                    f"p={p}: a kept entry must equal x / (1 - p). Hint: inverted dropout divides by the KEEP probability."
-                )
+            require(
+                torch.allclose(out[kept], scaled[kept], rtol=1e-12, atol=0.0),
+                f"p={p}: a kept entry must equal x / (1 - p)",
+                "inverted dropout divides by the KEEP probability",
+            )
             dropped = 1.0 - kept.double().mean().item()
-            sd = math.sqrt(p * (1.0 - p) / N)
-            if abs(dropped - p) > Z * sd:
-                raise AssertionError(
-                    f"p={p}: {dropped:.4f} of the entries were dropped, expected {p} +- {Z * sd:.4f}. "
-                    "Hint: p is the DROP probability; keep an entry when u > p."
-                )
+            within_z(
+                dropped,
+                p,
+                math.sqrt(p * (1.0 - p) / N),
+                f"p={p}: fraction of entries dropped",
+                "p is the DROP probability; keep an entry when u > p with "
+                "u = torch.rand(...) uniform on [0, 1) (not torch.randn)",
+            )
     finally:
         torch.random.set_rng_state(gen_state)
     return True
@@ -138,7 +150,7 @@ def _entropy(labels: np.ndarray, n_classes: int) -> float:
 
 
 def check_constant_loss(fn: Callable[[np.ndarray, int], float]) -> bool:
-    """Check ``fn(labels, n_classes)``: the least mean cross-entropy of a constant-logit classifier.
+    """Check ``fn(labels, n_classes)``: the least mean cross-entropy of a constant net.
 
     A network whose every hidden unit is dropped outputs the same logits
     :math:`b` for every input. The mean cross-entropy
@@ -147,10 +159,10 @@ def check_constant_loss(fn: Callable[[np.ndarray, int], float]) -> bool:
     frequencies), where it equals the entropy
     :math:`H(\\hat\\pi) = -\\sum_k \\hat\\pi_k \\log \\hat\\pi_k` (with
     :math:`0 \\log 0 = 0`). The checker compares ``fn`` with :math:`H(\\hat\\pi)`
-    to 1e-9 on balanced, unbalanced and single-class label vectors.
+    to 1e-9 on balanced, unbalanced and single-class label vectors (an exact
+    formula, so no statistical tolerance).
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable; got {type(fn).__name__}")
+    require_callable(fn, "fn", "fn(labels, n_classes)")
     rng = np.random.default_rng(0)
     cases = {
         "balanced, 10 classes": (np.repeat(np.arange(10), 600), 10),
@@ -160,16 +172,17 @@ def check_constant_loss(fn: Callable[[np.ndarray, int], float]) -> bool:
     }
     for what, (labels, k) in cases.items():
         want = _entropy(labels, k)
-        got = _call(fn, what, labels.copy(), k)
+        got = call_learner(
+            fn, labels.copy(), k, what=what, hint="fn(labels, n_classes) -> float"
+        )
         try:
-            got = float(got)
-        except (TypeError, ValueError) as exc:
-            raise AssertionError(
-                f"{what}: your function must return a number; got {got!r}"
-            ) from exc
-        if not math.isfinite(got) or abs(got - want) > 1e-9:
-            raise AssertionError(
-                f"{what}: expected {want:.6f}, got {got:.6f}. Hint: the best constant prediction is "
-                "the vector of class frequencies; a class that never occurs contributes 0 (0 log 0 = 0)."
-            )
+            value = float(got)
+        except (TypeError, ValueError):
+            fail(f"{what}: your function must return a number; got {got!r}")
+        require(
+            math.isfinite(value) and abs(value - want) <= 1e-9,
+            f"{what}: expected {want:.6f}, got {value:.6f}",
+            "the best constant prediction is the vector of class frequencies; a "
+            "class that never occurs contributes 0 (0 log 0 = 0)",
+        )
     return True

@@ -1,51 +1,85 @@
-"""Dropout "from scratch" in the style of *Dive into Deep Learning* (d2l), written our own way.
+"""Chapter 5's study (``chapters/05_d2l``): dropout from scratch, the d2l way.
 
-d2l builds dropout from one tensor expression: keep an entry when a uniform draw
-:math:`u \\sim U[0, 1)` exceeds the drop probability :math:`p`, and divide the kept
-entries by the keep probability :math:`q = 1 - p`. Because
-:math:`P(u > p) = 1 - p = q` for :math:`0 \\le p < 1`, the output
+*Dive into Deep Learning* (d2l) builds dropout from one tensor expression: keep an
+entry when a uniform draw :math:`u \\sim U[0, 1)` exceeds the drop probability
+:math:`p`, and divide the kept entries by the keep probability :math:`q = 1 - p`.
+Because :math:`P(u > p) = 1 - p = q` for :math:`0 \\le p < 1`, the output
 :math:`h'_i = [u_i > p]\\, h_i / q` has :math:`\\mathbb{E}[h'_i] = h_i` and
 :math:`\\operatorname{Var}[h'_i] = h_i^2\\, p / q`.
 
-This module differs from the book's listing in three ways the course teaches:
-the mask is made on the input's device, the drop probability is checked with a
-real ``ValueError`` (not an ``assert``), and :class:`D2LNet` asks
-``nn.Module.training`` whether to drop, so ``model.eval()`` switches dropout off.
+This module holds the chapter's code:
+
+* :func:`dropout_layer` and :class:`D2LNet`, d2l's function and network written
+  our own way: the mask is made on the input's device, ``p`` is checked with a
+  real ``ValueError`` (not an ``assert``), and the network asks
+  ``nn.Module.training`` whether to drop, so ``model.eval()`` switches it off;
+* two variants for d2l's exercises: :class:`DropConnectNet` (dropout applied to
+  the weights, Wan et al. 2013) and :class:`GaussianNoiseNet` (multiplicative
+  Gaussian noise with dropout's mean and variance);
+* :func:`d2l_runs`, which trains one configuration over several seeds through
+  the course's one harness (:func:`dropout_lib.training.run_seeds`, one
+  :class:`~dropout_lib.training.Run` per seed, the gap from ``Run.gap``);
+* small measurements the chapter reports: :func:`activation_variances`,
+  :func:`largest_fall`, :func:`class_balanced_subset`.
+
+The flawed variants the chapter warns about live in
+:mod:`dropout_lib.studies.d2l_pitfalls`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from .training import Batch, History, evaluate, train
-from .validation import check_probability
+from ..nn import eval_mode, preserve_modes
+from ..training import Batch, History, Run, evaluate, run_seeds
+from ..validation import check_int, check_probability, check_seed, check_tensor
 
-__all__ = ["D2LNet", "D2LRun", "dropout_layer", "fit_d2l"]
+__all__ = [
+    "D2LNet",
+    "DropConnectNet",
+    "GaussianNoiseNet",
+    "activation_variances",
+    "check_float_tensor",
+    "class_balanced_subset",
+    "d2l_runs",
+    "dropout_layer",
+    "gaussian_noise_layer",
+    "largest_fall",
+]
 
 
-def _check_tensor(x: object, name: str = "X") -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
-    if not x.is_floating_point():  # False for integer, bool and complex tensors
+def check_float_tensor(x: object, name: str = "X") -> torch.Tensor:
+    """Check that ``x`` is a real floating-point ``torch.Tensor`` and return it.
+
+    Dropout rescales by :math:`1/(1-p)`, which has no meaning for integer, bool or
+    complex tensors. Raises ``TypeError`` for anything else (the tensor check
+    itself is :func:`dropout_lib.validation.check_tensor`).
+    """
+    t = check_tensor(x, name)
+    if not t.is_floating_point():  # False for integer, bool and complex tensors
         raise TypeError(
-            f"{name} must be a real floating-point tensor (dropout rescales by 1/(1-p)); got dtype {x.dtype}"
+            f"{name} must be a real floating-point tensor (dropout rescales by "
+            f"1/(1-p)); got dtype {t.dtype}"
         )
-    return x
+    return t
 
 
 def dropout_layer(
     X: torch.Tensor, p: float, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Inverted dropout as in d2l: :math:`h' = [u > p] \\odot h / (1 - p)`, :math:`u \\sim U[0, 1)`.
+    """Inverted dropout as in d2l: :math:`h' = [u > p] \\odot h / (1 - p)`.
 
-    Each entry is kept with probability :math:`P(u > p) = 1 - p` and then
-    divided by :math:`1 - p`, so :math:`\\mathbb{E}[h'] = h`. The two ends are
-    special cases, as in d2l: ``p == 0`` returns ``X`` unchanged and ``p == 1``
-    returns zeros (the formula would divide by zero).
+    Each entry is kept with probability :math:`P(u > p) = 1 - p`,
+    :math:`u \\sim U[0, 1)`, and then divided by :math:`1 - p`, so
+    :math:`\\mathbb{E}[h'] = h`. The two ends are special cases, as in d2l:
+    ``p == 0`` returns ``X`` unchanged and ``p == 1`` returns zeros (the formula
+    would divide by zero).
 
     Parameters
     ----------
@@ -70,7 +104,7 @@ def dropout_layer(
         If ``p`` is outside [0, 1] (also under ``python -O``, unlike an ``assert``).
     """
     p = check_probability(p, "p")
-    X = _check_tensor(X, "X")
+    X = check_float_tensor(X, "X")
     if p == 0.0:
         return X
     if p == 1.0:
@@ -80,19 +114,44 @@ def dropout_layer(
     return mask * X / (1.0 - p)
 
 
+def gaussian_noise_layer(
+    X: torch.Tensor, p: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Multiplicative Gaussian noise with dropout's first two moments.
+
+    :math:`h' = h\\,(1 + \\sigma \\varepsilon)`, :math:`\\varepsilon \\sim N(0, 1)`,
+    :math:`\\sigma^2 = p / (1 - p)`, so :math:`\\mathbb{E}[h'] = h` and
+    :math:`\\operatorname{Var}[h'] = h^2 p / (1 - p)`, exactly the mean and
+    variance of inverted dropout with drop probability :math:`p` (Srivastava et
+    al. 2014, section 10). ``p == 0`` returns ``X``; ``p == 1`` has infinite
+    variance and raises ``ValueError``. ``X`` is never modified.
+    """
+    p = check_probability(p, "p")
+    X = check_float_tensor(X, "X")
+    if p == 1.0:
+        raise ValueError("p must be < 1 for Gaussian noise (its variance p/(1-p))")
+    if p == 0.0:
+        return X
+    eps = torch.randn(X.shape, device=X.device, dtype=X.dtype, generator=generator)
+    return X * (1.0 + math.sqrt(p / (1.0 - p)) * eps)
+
+
 class D2LNet(nn.Module):
-    """d2l's from-scratch MLP: ``784 -> 256 -> 256 -> 10`` with ReLU and two dropout layers.
+    """d2l's from-scratch MLP: ``784 -> 256 -> 256 -> 10``, ReLU, two dropout layers.
 
     .. math::
 
-        H_1 = \\mathrm{ReLU}(X W_1 + b_1), \\quad \\tilde H_1 = \\mathrm{drop}_{p_1}(H_1), \\\\
-        H_2 = \\mathrm{ReLU}(\\tilde H_1 W_2 + b_2), \\quad \\tilde H_2 = \\mathrm{drop}_{p_2}(H_2), \\\\
+        H_1 = \\mathrm{ReLU}(X W_1 + b_1), \\quad
+        \\tilde H_1 = \\mathrm{drop}_{p_1}(H_1), \\\\
+        H_2 = \\mathrm{ReLU}(\\tilde H_1 W_2 + b_2), \\quad
+        \\tilde H_2 = \\mathrm{drop}_{p_2}(H_2), \\\\
         O = \\tilde H_2 W_3 + b_3,
 
-    where :math:`\\mathrm{drop}_p` is :func:`dropout_layer` while the module is
-    in training mode and the identity after ``model.eval()``. The returned
-    logits :math:`O` go into ``nn.CrossEntropyLoss``. Images of any shape
-    ``(N, ...)`` with ``num_inputs`` values each are flattened first.
+    where :math:`\\mathrm{drop}_p` is :meth:`noise` (:func:`dropout_layer`) while
+    :meth:`dropping` is true (in training mode) and the identity after
+    ``model.eval()``. The logits :math:`O` go into ``nn.CrossEntropyLoss``.
+    Images of any shape ``(N, ...)`` with ``num_inputs`` values each are
+    flattened first.
     """
 
     def __init__(
@@ -112,85 +171,153 @@ class D2LNet(nn.Module):
             raise ValueError(
                 f"num_hiddens must give two widths; got num_hiddens={num_hiddens!r}"
             )
-        for name, value in (
-            ("num_inputs", num_inputs),
-            ("num_outputs", num_outputs),
-            ("num_hiddens[0]", widths[0]),
-            ("num_hiddens[1]", widths[1]),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"{name} must be a positive integer; got {name}={value!r}"
-                )
-        self.num_inputs = num_inputs
-        self.lin1 = nn.Linear(num_inputs, widths[0])
-        self.lin2 = nn.Linear(widths[0], widths[1])
-        self.lin3 = nn.Linear(widths[1], num_outputs)
+        self.num_inputs = check_int(num_inputs, "num_inputs", 1)
+        h1 = check_int(widths[0], "num_hiddens[0]", 1)
+        h2 = check_int(widths[1], "num_hiddens[1]", 1)
+        num_outputs = check_int(num_outputs, "num_outputs", 1)
+        self.lin1 = nn.Linear(self.num_inputs, h1)
+        self.lin2 = nn.Linear(h1, h2)
+        self.lin3 = nn.Linear(h2, num_outputs)
         self.relu = nn.ReLU()
 
     def dropping(self) -> bool:
         """Whether the forward pass applies dropout: here exactly ``self.training``."""
         return self.training
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
+    def noise(self, H: torch.Tensor, p: float) -> torch.Tensor:
+        """The noise applied to a hidden layer in training: :func:`dropout_layer`."""
+        return dropout_layer(H, p)
+
+    def hidden(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two hidden layers as the next layer sees them, :math:`(\\tilde H_1,
+        \\tilde H_2)` (after the noise when :meth:`dropping`)."""
         H1 = self.relu(self.lin1(X.reshape(-1, self.num_inputs)))
         if self.dropping():
-            H1 = dropout_layer(H1, self.dropout1)
+            H1 = self.noise(H1, self.dropout1)
         H2 = self.relu(self.lin2(H1))
         if self.dropping():
-            H2 = dropout_layer(H2, self.dropout2)
-        return self.lin3(H2)
+            H2 = self.noise(H2, self.dropout2)
+        return H1, H2
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.lin3(self.hidden(X)[1])
 
     def extra_repr(self) -> str:
         return f"dropout1={self.dropout1}, dropout2={self.dropout2}"
 
 
-@dataclass
-class D2LRun:
-    """One training run of :func:`fit_d2l`: the trained model, its history and final metrics.
+class GaussianNoiseNet(D2LNet):
+    """:class:`D2LNet` with multiplicative Gaussian noise instead of dropout.
 
-    ``train_eval_*`` are measured on the whole training set in eval mode
-    (dropout off), ``test_*`` on the test set; ``history`` holds the per-epoch
-    ``train_loss`` / ``train_acc`` (dropout on, averaged over the epoch) and the
-    per-epoch metrics of every evaluation set.
+    Each hidden layer is multiplied in training by :math:`1 + \\sigma\\varepsilon`
+    with :math:`\\sigma^2 = p/(1-p)` (:func:`gaussian_noise_layer`): the same
+    mean and variance per unit as dropout with rate :math:`p`, but no unit is
+    ever switched off. Both rates must be below 1.
     """
 
-    model: nn.Module
-    history: History
-    train_eval_loss: float
-    train_eval_acc: float
-    test_loss: float
-    test_acc: float
+    def __init__(self, dropout1: float = 0.2, dropout2: float = 0.5, **kwargs) -> None:
+        super().__init__(dropout1, dropout2, **kwargs)
+        if max(self.dropout1, self.dropout2) >= 1.0:
+            raise ValueError(
+                "GaussianNoiseNet needs rates below 1 (noise variance p/(1-p)); "
+                f"got ({dropout1}, {dropout2})"
+            )
 
-    @property
-    def gap(self) -> float:
-        """Generalisation gap in accuracy: ``train_eval_acc - test_acc``."""
-        return self.train_eval_acc - self.test_acc
+    def noise(self, H: torch.Tensor, p: float) -> torch.Tensor:
+        return gaussian_noise_layer(H, p)
 
 
-def fit_d2l(
+class DropConnectNet(D2LNet):
+    """:class:`D2LNet` with dropout on the weights (DropConnect, Wan et al. 2013).
+
+    In training the weights that read hidden layer :math:`k` are dropped
+    instead of its units:
+    :math:`H_2 = \\mathrm{ReLU}(H_1\\, \\mathrm{drop}_{p_1}(W_2) + b_2)`,
+    :math:`O = H_2\\, \\mathrm{drop}_{p_2}(W_3) + b_3`, with inverted scaling,
+    so :math:`\\mathbb{E}[\\mathrm{drop}_p(W)] = W` and eval mode uses :math:`W`.
+    Dropping unit :math:`j` is dropping the whole row :math:`j` of the next
+    weight matrix; DropConnect drops each weight on its own. One weight mask is
+    drawn per mini-batch (Wan et al. draw one per example, which costs a weight
+    matrix per example).
+    """
+
+    def hidden(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        H1 = self.relu(self.lin1(X.reshape(-1, self.num_inputs)))
+        W2 = self.lin2.weight
+        if self.dropping():
+            W2 = dropout_layer(W2, self.dropout1)
+        H2 = self.relu(F.linear(H1, W2, self.lin2.bias))
+        return H1, H2
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        H2 = self.hidden(X)[1]
+        W3 = self.lin3.weight
+        if self.dropping():
+            W3 = dropout_layer(W3, self.dropout2)
+        return F.linear(H2, W3, self.lin3.bias)
+
+
+@torch.no_grad()
+def activation_variances(model: D2LNet, X: torch.Tensor) -> dict[str, float]:
+    """Variance of each hidden layer's units over the examples ``X``, dropout off/on.
+
+    For layer :math:`k` with activations :math:`h_{nj}` (example :math:`n`, unit
+    :math:`j`), the value is the mean over units of the variance over examples,
+    :math:`\\frac1J \\sum_j \\operatorname{Var}_n[h_{nj}]` (sample variance). It
+    is measured twice: in eval mode (``var_h{k}_eval``, dropout off: what the
+    trained weights produce) and in training mode (``var_h{k}_train``, after the
+    noise: what the next layer sees during training; for dropout with rate
+    :math:`p` a unit's variance is :math:`\\mathbb{E}[h^2]/(1-p) - \\mathbb{E}[h]^2`).
+    Every module's mode is restored afterwards.
+    """
+    if not isinstance(model, D2LNet):
+        raise TypeError(f"model must be a D2LNet; got {type(model).__name__}")
+    X = check_float_tensor(X, "X").to(next(model.parameters()).device)
+    out: dict[str, float] = {}
+    with eval_mode(model):
+        for k, H in enumerate(model.hidden(X), start=1):
+            out[f"var_h{k}_eval"] = H.var(dim=0).mean().item()
+    with preserve_modes(model):
+        model.train()
+        for k, H in enumerate(model.hidden(X), start=1):
+            out[f"var_h{k}_train"] = H.var(dim=0).mean().item()
+    return out
+
+
+def d2l_runs(
     dropout1: float,
     dropout2: float,
     train_data: Batch,
     test_data: Batch,
     *,
-    epochs: int = 10,
-    lr: float = 0.5,
+    seeds: Sequence[int],
+    epochs: int,
+    lr: float,
     batch_size: int = 256,
     weight_decay: float = 0.0,
-    seed: int = 0,
-    eval_sets: dict[str, Batch] | None = None,
+    net: type[D2LNet] = D2LNet,
+    eval_every: int = 1,
+    probe: torch.Tensor | None = None,
     device: torch.device | None = None,
-) -> D2LRun:
-    """Train a fresh :class:`D2LNet` the way d2l does: plain SGD, cross-entropy, mini-batches.
+    keep_models: bool = True,
+) -> list[Run]:
+    """Train a fresh ``net(dropout1, dropout2)`` per seed the way d2l does.
 
-    The defaults are d2l's (``lr=0.5``, ``batch_size=256``, 10 epochs).
-    ``weight_decay`` :math:`\\lambda` adds :math:`\\lambda \\theta` to every
-    parameter's gradient (``torch.optim.SGD``'s L2 term, biases included), i.e.
-    minimises :math:`L + \\tfrac{\\lambda}{2} \\lVert \\theta \\rVert^2`.
-    ``seed`` fixes the initial weights, the shuffling and the dropout masks
-    (through ``torch.manual_seed``). The test set is evaluated after every
-    epoch (``history["test_acc"]``), and so is every entry of ``eval_sets``.
+    d2l's recipe: plain SGD (learning rate ``lr``), mean cross-entropy,
+    shuffled mini-batches of ``batch_size``. ``weight_decay`` :math:`\\lambda`
+    adds :math:`\\lambda\\theta` to every parameter's gradient (biases included),
+    i.e. minimises :math:`L + \\tfrac{\\lambda}{2}\\lVert\\theta\\rVert^2`.
+    The runs go through :func:`dropout_lib.training.run_seeds`: the seed fixes
+    the initial weights, the batch order and the dropout masks, and two
+    configurations trained with the same seeds are paired.
+
+    Every ``eval_every`` epochs and after the last one, the whole training set
+    (eval mode, dropout off) and the test set are evaluated and appended to the
+    history as ``train_eval_loss/acc`` and ``test_loss/acc``, with the epoch
+    number under ``eval_epoch``; with a ``probe`` batch, the
+    :func:`activation_variances` are appended at the same epochs. So
+    ``run.final("test_acc")`` is the final test accuracy and ``run.gap()`` the
+    final train-minus-test accuracy gap. ``config`` is ``(dropout1, dropout2)``.
     """
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
         raise ValueError(f"lr must be a positive number; got lr={lr!r}")
@@ -200,35 +327,81 @@ def fit_d2l(
         or not weight_decay >= 0
     ):
         raise ValueError(
-            f"weight_decay must be a non-negative number; got weight_decay={weight_decay!r}"
+            "weight_decay must be a non-negative number; "
+            f"got weight_decay={weight_decay!r}"
         )
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got seed={seed!r}")
-    torch.manual_seed(seed)
-    model = D2LNet(dropout1, dropout2)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
+    if not (isinstance(net, type) and issubclass(net, D2LNet)):
+        raise TypeError(f"net must be D2LNet or a subclass; got {net!r}")
+    epochs = check_int(epochs, "epochs", 1)
+    eval_every = check_int(eval_every, "eval_every", 1)
+    p1 = check_probability(dropout1, "dropout1")
+    p2 = check_probability(dropout2, "dropout2")
     loss_fn = nn.CrossEntropyLoss()
-    sets = {"test": test_data, **(eval_sets or {})}
-    history = train(
-        model,
+
+    def build(seed: int) -> tuple[nn.Module, torch.optim.Optimizer]:
+        model = net(p1, p2)
+        opt = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
+        return model, opt
+
+    def measure(epoch: int, model: nn.Module, history: History) -> None:
+        if (epoch + 1) % eval_every and epoch + 1 != epochs:
+            return
+        record: dict[str, float] = {"eval_epoch": epoch + 1}
+        for name, (x, y) in (("train_eval", train_data), ("test", test_data)):
+            record[f"{name}_loss"], record[f"{name}_acc"] = evaluate(
+                model, x, y, loss_fn
+            )
+        if probe is not None:
+            record.update(activation_variances(model, probe))  # type: ignore[arg-type]
+        history.append(**record)
+
+    return run_seeds(
+        build,
+        seeds,
         *train_data,
+        config=(p1, p2),
+        keep_models=keep_models,
         loss_fn=loss_fn,
-        optimizer=optimizer,
         epochs=epochs,
         batch_size=batch_size,
-        eval_sets=sets,
-        seed=seed,
         device=device,
+        on_epoch_end=measure,
     )
-    dev = next(model.parameters()).device
-    tr_loss, tr_acc = evaluate(
-        model, train_data[0].to(dev), train_data[1].to(dev), loss_fn
-    )
-    return D2LRun(
-        model,
-        history,
-        tr_loss,
-        tr_acc,
-        history.final("test_loss"),
-        history.final("test_acc"),
-    )
+
+
+def largest_fall(values: Sequence[float] | np.ndarray) -> float:
+    """The largest drop between consecutive values, :math:`\\max_t (v_t - v_{t+1})`.
+
+    Applied to a run's test accuracy after each epoch it measures the worst
+    single-epoch setback; 0 for a curve that never goes down. Needs at least two
+    values.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1 or v.size < 2:
+        raise ValueError(f"values must be 1-D with at least 2 entries; got {v.shape}")
+    return float(max(0.0, np.max(v[:-1] - v[1:])))
+
+
+def class_balanced_subset(
+    labels: torch.Tensor, per_class: int, seed: int = 0
+) -> torch.Tensor:
+    """Indices of ``per_class`` examples of every class, drawn without replacement.
+
+    The classes are those present in the integer tensor ``labels``; the draw
+    uses ``numpy.random.default_rng(seed)`` and the indices are returned sorted
+    (an int64 tensor of ``per_class`` times the number of classes entries).
+    Raises ``ValueError`` when a class has fewer than ``per_class`` examples.
+    """
+    labels = check_tensor(labels, "labels", ndim=1)
+    per_class = check_int(per_class, "per_class", 1)
+    rng = np.random.default_rng(check_seed(seed))
+    y = labels.cpu().numpy()
+    picked = []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        if idx.size < per_class:
+            raise ValueError(
+                f"class {c} has {idx.size} examples, fewer than per_class={per_class}"
+            )
+        picked.append(rng.choice(idx, size=per_class, replace=False))
+    return torch.as_tensor(np.sort(np.concatenate(picked)), dtype=torch.int64)
