@@ -1,0 +1,468 @@
+"""Chapter 7's experiment: dropout at test time, MC dropout, ensembles and shift.
+
+Everything the chapter trains comes from here, once: a Fashion-MNIST subset
+with two classes held out of training, small MLPs with dropout (one per seed,
+each also the first member of a five-member deep ensemble of the same recipe),
+the shifts (rotations, unseen classes), the tables of scores, a grid that
+measures how far weight scaling is from the Monte Carlo average, and a
+network with BatchNorm for the "doing it right in code" section.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data import fashion_mnist
+from ..inference import mc_samples, weight_scaled_predict
+from ..models import MLP
+from ..nn import Dropout
+from ..training import Run, run_seeds, to_tensors
+from ..uncertainty import (
+    auroc,
+    brier_score,
+    decompose,
+    entropy,
+    expected_calibration_error,
+    mc_samples_batched,
+    nll,
+)
+from ..validation import check_int, check_module, check_probability, check_tensor
+
+__all__ = [
+    "HELD_OUT",
+    "Predictions",
+    "Split",
+    "build_bn_mlp",
+    "ensemble_view_grid",
+    "keras_twin",
+    "load_split",
+    "ood_table",
+    "predict",
+    "rotate",
+    "score_table",
+    "seed_dropout_generators",
+    "softmax_regression_ensemble",
+    "time_mc",
+    "train_models",
+]
+
+#: The two Fashion-MNIST classes kept out of training: sandal (5) and bag (8).
+HELD_OUT: tuple[int, int] = (5, 8)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Train and test tensors; labels of the 8 seen classes are renumbered 0..7.
+
+    ``x_*`` are float32 images ``[N, 28, 28]`` in [0, 1]; ``x_ood`` holds test
+    images of the held-out classes (no labels: no class of the model fits).
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    x_ood: torch.Tensor
+    classes: tuple[int, ...]
+
+
+def _subset(y: np.ndarray, classes: Sequence[int], per_class: int) -> np.ndarray:
+    """Indices of the first ``per_class`` examples of each class, in data order."""
+    keep = [np.flatnonzero(y == c)[:per_class] for c in classes]
+    return np.sort(np.concatenate(keep))
+
+
+def load_split(
+    n_train_per_class: int = 1000,
+    n_test_per_class: int = 500,
+    held_out: Sequence[int] = HELD_OUT,
+) -> Split:
+    """The chapter's data: the first ``n_train_per_class`` training images of each
+    seen class, the first ``n_test_per_class`` test images of each class (seen
+    classes form ``x_test``, held-out classes ``x_ood``). Deterministic."""
+    n_train_per_class = check_int(n_train_per_class, "n_train_per_class", 1)
+    n_test_per_class = check_int(n_test_per_class, "n_test_per_class", 1)
+    held = tuple(check_int(c, "held_out entries", 0) for c in held_out)
+    if any(c > 9 for c in held) or len(set(held)) != len(held) or len(held) > 8:
+        raise ValueError(
+            f"held_out must name distinct classes in 0..9; got {held_out!r}"
+        )
+    seen = tuple(c for c in range(10) if c not in held)
+    remap = np.full(10, -1, dtype=np.int64)
+    remap[list(seen)] = np.arange(len(seen))
+    x_tr, y_tr = fashion_mnist("train")
+    x_te, y_te = fashion_mnist("test")
+    i_tr = _subset(y_tr, seen, n_train_per_class)
+    i_te = _subset(y_te, seen, n_test_per_class)
+    i_ood = _subset(y_te, held, n_test_per_class)
+    xt, yt = to_tensors(x_tr[i_tr], remap[y_tr[i_tr]])
+    xs, ys = to_tensors(x_te[i_te], remap[y_te[i_te]])
+    xo, _ = to_tensors(x_te[i_ood], y_te[i_ood])
+    return Split(xt, yt, xs, ys, xo, seen)
+
+
+def rotate(x: torch.Tensor, angle: float) -> torch.Tensor:
+    """Images ``[N, H, W]`` rotated by ``angle`` degrees about their centre.
+
+    ``scipy.ndimage.rotate`` with bilinear interpolation (``order=1``), the
+    same frame (``reshape=False``) and black (0) outside the original image;
+    values are clipped to [0, 1]. A new tensor; ``x`` is not modified.
+    """
+    from scipy import ndimage
+
+    check_tensor(x, "x", ndim=3)
+    if isinstance(angle, bool) or not isinstance(angle, (int, float)):
+        raise TypeError(f"angle must be a real number (degrees); got {angle!r}")
+    arr = x.detach().cpu().numpy().astype(np.float32)
+    out = ndimage.rotate(arr, float(angle), axes=(1, 2), reshape=False, order=1)
+    return torch.from_numpy(np.clip(out, 0.0, 1.0)).to(x.device)
+
+
+def train_models(
+    split: Split,
+    seeds: Sequence[int],
+    *,
+    hidden: Sequence[int] = (128, 128),
+    p: float = 0.5,
+    epochs: int = 5,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+) -> list[Run]:
+    """One MLP per seed (``784-hidden-8``, dropout ``p`` after each hidden ReLU),
+    trained with Adam on ``split``'s training set by :func:`run_seeds`."""
+    p = check_probability(p, "p")
+    n_classes = len(split.classes)
+
+    def build(seed: int) -> tuple[nn.Module, torch.optim.Optimizer]:
+        model = MLP(28 * 28, hidden, n_classes, p)
+        return model, torch.optim.Adam(model.parameters(), lr=lr)
+
+    return run_seeds(
+        build,
+        seeds,
+        split.x_train,
+        split.y_train,
+        config={"hidden": tuple(hidden), "p": p, "epochs": epochs},
+        loss_fn=nn.CrossEntropyLoss(),
+        epochs=epochs,
+        batch_size=batch_size,
+    )
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """One seed's predictions on one input set: ``ws`` ``[N, C]`` (weight scaling),
+    ``mc`` ``[T, N, C]`` (MC dropout passes), ``ens`` ``[M, N, C]`` (members)."""
+
+    ws: torch.Tensor
+    mc: torch.Tensor
+    ens: torch.Tensor
+
+    def probs(self, method: str, passes: int | None = None) -> torch.Tensor:
+        """Predictive probabilities ``[N, C]`` of ``method`` in ``ws``, ``mc``, ``ens``
+        (``passes``: use only the first so many MC passes)."""
+        if method == "ws":
+            return self.ws
+        if method == "mc":
+            return self.mc[: passes or len(self.mc)].mean(dim=0)
+        if method == "ens":
+            return self.ens.mean(dim=0)
+        raise ValueError(f"method must be 'ws', 'mc' or 'ens'; got {method!r}")
+
+
+def predict(
+    members: Sequence[nn.Module], x: torch.Tensor, passes: int, *, seed: int = 0
+) -> Predictions:
+    """Weight scaling and ``passes`` MC dropout passes of ``members[0]``, and every
+    member's weight-scaled prediction (the deep ensemble), on inputs ``x``."""
+    if not members:
+        raise ValueError("members must hold at least one model")
+    ws = weight_scaled_predict(members[0], x)
+    mc = mc_samples_batched(members[0], x, passes, seed=seed, batch_size=1000)
+    ens = torch.stack([weight_scaled_predict(m, x) for m in members])
+    return Predictions(ws, mc, ens)
+
+
+METHODS = ("ws", "mc", "ens")
+
+
+def score_table(
+    preds: Sequence[Predictions], y: torch.Tensor, n_bins: int = 15
+) -> dict[str, dict[str, np.ndarray]]:
+    """``table[method][metric]``: one value per seed of accuracy, NLL, Brier, ECE."""
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for method in METHODS:
+        rows: dict[str, list[float]] = {"acc": [], "nll": [], "brier": [], "ece": []}
+        for pr in preds:
+            p = pr.probs(method)
+            rows["acc"].append(float((p.argmax(dim=1) == y).double().mean()))
+            rows["nll"].append(nll(p, y))
+            rows["brier"].append(brier_score(p, y))
+            rows["ece"].append(expected_calibration_error(p, y, n_bins))
+        out[method] = {k: np.array(v) for k, v in rows.items()}
+    return out
+
+
+def ood_table(
+    preds_in: Sequence[Predictions], preds_out: Sequence[Predictions]
+) -> dict[str, np.ndarray]:
+    """AUROC per seed of telling ``preds_out`` inputs from ``preds_in`` inputs, by
+    the entropy of each method's predictive mean and by the mutual information
+    of MC dropout and of the ensemble."""
+    rows: dict[str, list[float]] = {
+        "ws entropy": [],
+        "mc entropy": [],
+        "mc MI": [],
+        "ens entropy": [],
+        "ens MI": [],
+    }
+    for a, b in zip(preds_in, preds_out, strict=True):
+        rows["ws entropy"].append(auroc(entropy(a.ws), entropy(b.ws)))
+        for m, key in (("mc", "mc"), ("ens", "ens")):
+            da, db = decompose(getattr(a, key)), decompose(getattr(b, key))
+            rows[f"{m} entropy"].append(auroc(da.total, db.total))
+            rows[f"{m} MI"].append(auroc(da.epistemic, db.epistemic))
+    return {k: np.array(v) for k, v in rows.items()}
+
+
+# --------------------------------------------------------------------------
+# the ensemble view
+# --------------------------------------------------------------------------
+
+
+def softmax_regression_ensemble(
+    w: np.ndarray, b: np.ndarray, x: np.ndarray, p: float
+) -> dict[str, np.ndarray]:
+    """Enumerate all :math:`2^n` input masks of softmax regression with dropout on
+    its ``n`` inputs: :math:`f_m(x) = \\mathrm{softmax}(W (m \\odot x)/q + b)`.
+
+    Returns the exact ``"arithmetic"`` mean :math:`\\sum_m P(m) f_m(x)`, the
+    normalised weighted ``"geometric"`` mean :math:`\\propto \\prod_m f_m(x)^{P(m)}`
+    and the ``"weight_scaled"`` prediction :math:`\\mathrm{softmax}(W x + b)`.
+    ``w`` is ``[C, n]`` (n <= 16), ``b`` ``[C]``, ``x`` ``[n]``; float64.
+    """
+    p = check_probability(p, "p")
+    w, b, x = (np.asarray(a, dtype=np.float64) for a in (w, b, x))
+    if w.ndim != 2 or b.shape != (w.shape[0],) or x.shape != (w.shape[1],):
+        raise ValueError(
+            f"need w [C, n], b [C], x [n]; got {w.shape}, {b.shape}, {x.shape}"
+        )
+    n = w.shape[1]
+    if n > 16:
+        raise ValueError(f"n = {n} inputs means 2^{n} masks; use at most 16")
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must lie in (0, 1) for this check; got p={p}")
+    q = 1.0 - p
+    masks = np.array(list(itertools.product((0.0, 1.0), repeat=n)))
+    weights = q ** masks.sum(1) * p ** (n - masks.sum(1))
+    logits = (masks * x / q) @ w.T + b
+    logp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    arith = weights @ np.exp(logp)
+    g = weights @ logp
+    geo = np.exp(g - np.logaddexp.reduce(g))
+    z = w @ x + b
+    ws = np.exp(z - np.logaddexp.reduce(z))
+    return {"arithmetic": arith, "geometric": geo, "weight_scaled": ws}
+
+
+def _tv(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Mean total-variation distance :math:`\\frac12\\|a - b\\|_1` over examples."""
+    return float(0.5 * (a.double() - b.double()).abs().sum(dim=1).mean())
+
+
+def ensemble_view_grid(
+    split: Split,
+    depths: Sequence[int] = (1, 2, 3),
+    rates: Sequence[float] = (0.1, 0.3, 0.5),
+    seeds: Sequence[int] = (0, 1, 2, 3, 4),
+    *,
+    width: int = 64,
+    n_train: int = 2000,
+    epochs: int = 3,
+    passes: int = 100,
+    n_inputs: int = 500,
+) -> dict[str, np.ndarray]:
+    """Distance between weight scaling and the MC average, per depth, rate and seed.
+
+    For each cell, an MLP with ``depth`` hidden layers of ``width`` units and
+    dropout ``rate`` after each is trained (Adam, ``epochs`` epochs, the first
+    ``n_train`` training images); on the first ``n_inputs`` test images the
+    ``passes``-pass MC average :math:`\\bar p_T` is compared with weight scaling.
+    Returns arrays ``[depth, rate, seed]``: ``"tv"``, the mean total-variation
+    distance :math:`\\frac12\\|\\bar p_T - p_{\\mathrm{ws}}\\|_1`, and ``"floor"``,
+    the distance between the two halves' averages divided by 2, an estimate of
+    the part of ``"tv"`` due to the finite ``passes`` (for a TV distance that is
+    pure sampling noise, two averages of :math:`T/2` passes are about
+    :math:`\\sqrt 2 \\cdot \\sqrt 2 = 2` times as far apart as one average of
+    :math:`T` passes is from the exact mean); ``"acc_ws"`` the accuracy.
+    """
+    passes = check_int(passes, "passes", 2)
+    x_tr, y_tr = split.x_train[:n_train], split.y_train[:n_train]
+    x = split.x_test[:n_inputs]
+    y = split.y_test[:n_inputs]
+    shape = (len(depths), len(rates), len(seeds))
+    tv, floor, acc = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    n_classes = len(split.classes)
+    for i, depth in enumerate(depths):
+        for j, rate in enumerate(rates):
+            hidden = (width,) * depth
+
+            def build(
+                _seed: int, h: Sequence[int] = hidden, r: float = rate
+            ) -> tuple[nn.Module, torch.optim.Optimizer]:
+                return _mlp_adam(h, n_classes, r)
+
+            runs = run_seeds(
+                build,
+                seeds,
+                x_tr,
+                y_tr,
+                loss_fn=nn.CrossEntropyLoss(),
+                epochs=epochs,
+                batch_size=64,
+            )
+            for k, run in enumerate(runs):
+                model = run.model
+                if model is None:  # pragma: no cover - run_seeds keeps models
+                    raise RuntimeError("run_seeds dropped the model")
+                ws = weight_scaled_predict(model, x)
+                mc = mc_samples_batched(model, x, passes, seed=1000 + k)
+                h = passes // 2
+                tv[i, j, k] = _tv(mc.mean(0), ws)
+                floor[i, j, k] = _tv(mc[:h].mean(0), mc[h : 2 * h].mean(0)) / 2
+                acc[i, j, k] = float((ws.argmax(1) == y).double().mean())
+    return {"tv": tv, "floor": floor, "acc_ws": acc}
+
+
+def _mlp_adam(
+    hidden: Sequence[int], n_classes: int, p: float, lr: float = 1e-3
+) -> tuple[nn.Module, torch.optim.Optimizer]:
+    model = MLP(28 * 28, hidden, n_classes, p)
+    return model, torch.optim.Adam(model.parameters(), lr=lr)
+
+
+# --------------------------------------------------------------------------
+# cost: looped versus batched passes
+# --------------------------------------------------------------------------
+
+
+def seed_dropout_generators(model: nn.Module, seed: int) -> nn.Module:
+    """Give every :class:`dropout_lib.nn.Dropout` in ``model`` its own generator,
+    seeded ``seed, seed + 1, ...`` in module order (in place; returns ``model``).
+
+    Each layer then draws its masks from its own stream, in pass order, whether
+    the :math:`T` passes run one after another or as one tiled batch (CPU
+    generators fill a tensor element by element), so looped and batched MC
+    dropout see the same masks.
+    """
+    check_module(model)
+    k = check_int(seed, "seed", 0)
+    for m in model.modules():
+        if isinstance(m, Dropout):
+            m.generator = torch.Generator().manual_seed(k)
+            k += 1
+    return model
+
+
+def time_mc(
+    model: nn.Module, x: torch.Tensor, passes: int, repeats: int = 5
+) -> dict[str, float]:
+    """Median wall time (s) over ``repeats`` of ``passes`` MC passes on ``x``,
+    looped (:func:`dropout_lib.inference.mc_samples`) and batched
+    (:func:`dropout_lib.uncertainty.mc_samples_batched`), and their ratio."""
+    repeats = check_int(repeats, "repeats", 1)
+    times: dict[str, list[float]] = {"looped": [], "batched": []}
+    fns: dict[str, Callable[[], Any]] = {
+        "looped": lambda: mc_samples(model, x, passes),
+        "batched": lambda: mc_samples_batched(model, x, passes),
+    }
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    looped = statistics.median(times["looped"])
+    batched = statistics.median(times["batched"])
+    return {"looped": looped, "batched": batched, "speedup": looped / batched}
+
+
+# --------------------------------------------------------------------------
+# BatchNorm: the wrong and the right way, in torch and in Keras
+# --------------------------------------------------------------------------
+
+
+def build_bn_mlp(
+    n_classes: int = 8, hidden: int = 128, p: float = 0.3
+) -> nn.Sequential:
+    """``Flatten -> [Linear -> BatchNorm1d -> ReLU -> Dropout(p)] x 2 -> Linear``.
+
+    Uses ``torch.nn.Dropout`` (the layer most code uses) so the Keras twin
+    (:func:`keras_twin`) can mirror it layer by layer.
+    """
+    check_probability(p, "p")
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(28 * 28, hidden),
+        nn.BatchNorm1d(hidden),
+        nn.ReLU(),
+        nn.Dropout(p),
+        nn.Linear(hidden, hidden),
+        nn.BatchNorm1d(hidden),
+        nn.ReLU(),
+        nn.Dropout(p),
+        nn.Linear(hidden, n_classes),
+    )
+
+
+def keras_twin(model: nn.Sequential, dropout_cls: Any) -> Any:
+    """A Keras 3 model that computes what ``model`` (from :func:`build_bn_mlp`) does.
+
+    Dense kernels are the transposed torch weights; BatchNormalization gets
+    torch's ``weight``, ``bias``, ``running_mean``, ``running_var`` and ``eps``
+    (Keras's default epsilon is 1e-3, torch's 1e-5); each ``nn.Dropout(p)``
+    becomes ``dropout_cls(p)`` (``keras.layers.Dropout`` or an always-on
+    subclass). Needs ``KERAS_BACKEND=torch`` (or another backend) set before
+    Keras is imported.
+    """
+    import keras
+
+    check_module(model)
+    layers: list[Any] = [keras.Input((28, 28)), keras.layers.Flatten()]
+    copies: list[tuple[Any, nn.Module]] = []
+    for m in model:
+        if isinstance(m, nn.Linear):
+            layer = keras.layers.Dense(m.out_features)
+            copies.append((layer, m))
+        elif isinstance(m, nn.BatchNorm1d):
+            layer = keras.layers.BatchNormalization(epsilon=m.eps)
+            copies.append((layer, m))
+        elif isinstance(m, nn.ReLU):
+            layer = keras.layers.ReLU()
+        elif isinstance(m, nn.Dropout):
+            layer = dropout_cls(m.p)
+        elif isinstance(m, nn.Flatten):
+            continue
+        else:
+            raise TypeError(f"keras_twin cannot translate {type(m).__name__}")
+        layers.append(layer)
+    twin = keras.Sequential(layers)
+    for layer, m in copies:
+        if isinstance(m, nn.Linear):
+            w = [m.weight.detach().cpu().numpy().T, m.bias.detach().cpu().numpy()]
+        else:
+            bn: Any = m
+            w = [
+                t.detach().cpu().numpy()
+                for t in (bn.weight, bn.bias, bn.running_mean, bn.running_var)
+            ]
+        layer.set_weights(w)
+    return twin

@@ -1,0 +1,389 @@
+"""Predictive uncertainty from stochastic passes: entropies, calibration, detection.
+
+A classifier evaluated :math:`T` times with dropout on (Monte Carlo dropout,
+Gal and Ghahramani 2016), or by :math:`T` members of an ensemble, gives class
+probabilities :math:`p_t(c \\mid x)`, :math:`t = 1, \\dots, T`. This module
+turns such samples, stored as a tensor ``samples[t, n, c]``, into
+
+* the **predictive mean** :math:`\\bar p(c \\mid x) = \\frac1T \\sum_t p_t(c \\mid x)`;
+* the **predictive entropy** :math:`H[\\bar p]`, the total uncertainty;
+* the **expected entropy** :math:`\\frac1T\\sum_t H[p_t]`, the part every pass
+  agrees is there (aleatoric);
+* the **mutual information** :math:`I = H[\\bar p] - \\frac1T \\sum_t H[p_t] \\ge 0`
+  between the prediction and the sampled network (epistemic; the BALD score
+  of Houlsby et al. 2011), which is 0 exactly when all passes agree;
+
+and scores a predictive distribution with the negative log-likelihood, the
+Brier score and the expected calibration error (ECE, with the equal-width
+confidence bins of Guo et al. 2017), and an out-of-distribution score with the
+area under the ROC curve.
+
+Probabilities and labels may be ``torch.Tensor`` or NumPy arrays; every
+computation is done in float64 on the input's device, and inputs are never
+modified. Entropies use the natural logarithm (nats) with :math:`0 \\log 0 = 0`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from .nn import dropout_active
+from .validation import check_int, check_module, check_seed, check_tensor
+
+__all__ = [
+    "Decomposition",
+    "ReliabilityBins",
+    "auroc",
+    "brier_score",
+    "decompose",
+    "entropy",
+    "expected_calibration_error",
+    "expected_entropy",
+    "mc_samples_batched",
+    "mutual_information",
+    "nll",
+    "predictive_entropy",
+    "reliability_bins",
+]
+
+#: Tolerance on rows of probabilities: they must be >= -TOL and sum to 1 +- TOL.
+PROB_TOL = 1e-4
+
+
+# --------------------------------------------------------------------------
+# argument checks
+# --------------------------------------------------------------------------
+
+
+def _as_float64(x: Any, name: str) -> torch.Tensor:
+    """``x`` (a tensor or an array of reals) as a float64 tensor, never written to."""
+    if isinstance(x, torch.Tensor):
+        t = x
+    elif isinstance(x, np.ndarray):
+        if x.dtype.kind not in "biuf":
+            raise TypeError(
+                f"{name} must hold real numbers; got an array of dtype {x.dtype}"
+            )
+        t = torch.from_numpy(np.array(x, dtype=np.float64))
+    else:
+        raise TypeError(
+            f"{name} must be a torch.Tensor or a numpy.ndarray; got {type(x).__name__}"
+        )
+    if t.is_complex() or t.dtype == torch.bool:
+        raise TypeError(f"{name} must hold real numbers; got dtype {t.dtype}")
+    return t.detach().to(torch.float64)
+
+
+def _check_probs(x: Any, name: str, ndim: int) -> torch.Tensor:
+    """Rows of class probabilities along the last axis, of exactly ``ndim`` axes."""
+    t = _as_float64(x, name)
+    if t.ndim != ndim:
+        shape = "[N, C]" if ndim == 2 else "[T, N, C]"
+        raise ValueError(
+            f"{name} must have shape {shape} ({ndim} axes); got shape {tuple(t.shape)}"
+        )
+    if t.shape[-1] < 2 or t.numel() == 0:
+        raise ValueError(
+            f"{name} needs at least 2 classes and 1 example; got shape {tuple(t.shape)}"
+        )
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} must be finite")
+    if bool((t < -PROB_TOL).any()) or bool(
+        ((t.sum(dim=-1) - 1.0).abs() > PROB_TOL).any()
+    ):
+        raise ValueError(
+            f"{name} must hold probabilities: non-negative rows that sum to 1 along "
+            "the last axis (apply softmax to logits first)"
+        )
+    return t.clamp_min(0.0)
+
+
+def _check_labels(y: Any, n: int, n_classes: int, device: torch.device) -> torch.Tensor:
+    """Integer labels ``[N]`` in ``{0, ..., C - 1}``, as int64 on ``device``."""
+    if isinstance(y, np.ndarray):
+        if y.dtype.kind not in "iu":
+            raise TypeError(f"y must hold integer class labels; got dtype {y.dtype}")
+        t = torch.from_numpy(np.array(y, dtype=np.int64))
+    elif isinstance(y, torch.Tensor):
+        if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+            raise TypeError(f"y must hold integer class labels; got dtype {y.dtype}")
+        t = y.detach().long()
+    else:
+        raise TypeError(
+            "y must be a torch.Tensor or numpy.ndarray of labels; "
+            f"got {type(y).__name__}"
+        )
+    if t.ndim != 1 or len(t) != n:
+        raise ValueError(
+            f"y must have shape [{n}] (one label per row of probs); "
+            f"got {tuple(t.shape)}"
+        )
+    if bool(((t < 0) | (t >= n_classes)).any()):
+        raise ValueError(f"y must hold labels in 0..{n_classes - 1}")
+    return t.to(device)
+
+
+# --------------------------------------------------------------------------
+# entropies and the BALD decomposition
+# --------------------------------------------------------------------------
+
+
+def _entropy(p: torch.Tensor) -> torch.Tensor:
+    return -torch.where(p > 0, p * torch.log(p), torch.zeros_like(p)).sum(dim=-1)
+
+
+def entropy(probs: Any) -> torch.Tensor:
+    """Entropy of each row, :math:`H[p] = -\\sum_c p_c \\log p_c`.
+
+    In nats, with :math:`0 \\log 0 = 0`.
+
+    ``probs`` has shape ``[..., C]`` with at least one leading axis; returns
+    float64 of shape ``[...]``. Ranges from 0 (one class certain) to
+    :math:`\\log C` (uniform).
+    """
+    t = _as_float64(probs, "probs")
+    if t.ndim not in (2, 3):
+        raise ValueError(
+            f"probs must have shape [N, C] or [T, N, C]; got shape {tuple(t.shape)}"
+        )
+    return _entropy(_check_probs(t, "probs", t.ndim))
+
+
+def predictive_entropy(samples: Any) -> torch.Tensor:
+    """Total uncertainty :math:`H\\big[\\frac1T \\sum_t p_t\\big]` per example, ``[N]``.
+
+    ``samples[t, n, c]`` holds pass ``t``'s probabilities for example ``n``.
+    """
+    s = _check_probs(samples, "samples", 3)
+    return _entropy(s.mean(dim=0))
+
+
+def expected_entropy(samples: Any) -> torch.Tensor:
+    """Aleatoric part :math:`\\frac1T \\sum_t H[p_t]` per example, shape ``[N]``."""
+    s = _check_probs(samples, "samples", 3)
+    return _entropy(s).mean(dim=0)
+
+
+class Decomposition(NamedTuple):
+    """``total = aleatoric + epistemic`` per example (float64 tensors ``[N]``, nats)."""
+
+    total: torch.Tensor
+    aleatoric: torch.Tensor
+    epistemic: torch.Tensor
+
+
+def decompose(samples: Any) -> Decomposition:
+    """Split the predictive entropy into expected entropy and mutual information.
+
+    .. math::
+
+       \\underbrace{H\\big[\\bar p\\big]}_{\\text{total}}
+       = \\underbrace{\\tfrac1T \\textstyle\\sum_t H[p_t]}_{\\text{aleatoric}}
+       + \\underbrace{I}_{\\text{epistemic}},
+       \\qquad I = \\tfrac1T \\textstyle\\sum_t
+       \\mathrm{KL}\\big(p_t \\,\\|\\, \\bar p\\big) \\ge 0.
+
+    The identity :math:`H[\\bar p] - \\frac1T\\sum_t H[p_t] = \\frac1T\\sum_t
+    \\mathrm{KL}(p_t\\|\\bar p)` shows that :math:`I \\ge 0`, with equality iff
+    every :math:`p_t = \\bar p`. ``epistemic`` is computed as the mean KL
+    divergence, so it is never negative through rounding, and ``total`` is
+    ``aleatoric + epistemic`` to float64 precision.
+    """
+    s = _check_probs(samples, "samples", 3)
+    mean = s.mean(dim=0)
+    aleatoric = _entropy(s).mean(dim=0)
+    ratio = torch.where(s > 0, s / mean.clamp_min(1e-300), torch.ones_like(s))
+    kl = (torch.where(s > 0, s * torch.log(ratio), torch.zeros_like(s))).sum(dim=-1)
+    epistemic = kl.mean(dim=0).clamp_min(0.0)
+    return Decomposition(_entropy(mean), aleatoric, epistemic)
+
+
+def mutual_information(samples: Any) -> torch.Tensor:
+    """BALD score :math:`I = H[\\bar p] - \\frac1T \\sum_t H[p_t] \\ge 0`, ``[N]``.
+
+    The information a label would give about which network (mask, member)
+    made the prediction: 0 when all passes agree, at most :math:`\\log T` and
+    at most :math:`\\log C`. See :func:`decompose`.
+    """
+    return decompose(samples).epistemic
+
+
+# --------------------------------------------------------------------------
+# proper scores and calibration
+# --------------------------------------------------------------------------
+
+
+def nll(probs: Any, y: Any, *, eps: float = 1e-12) -> float:
+    """Mean negative log-likelihood :math:`-\\frac1N \\sum_n \\log p_{n, y_n}`.
+
+    Each probability is floored at :math:`\\varepsilon` first.
+
+    A strictly proper score: it is minimised in expectation by the true
+    conditional probabilities. ``eps`` caps a single certain mistake at
+    :math:`-\\log \\varepsilon` instead of infinity.
+    """
+    p = _check_probs(probs, "probs", 2)
+    t = _check_labels(y, p.shape[0], p.shape[1], p.device)
+    if not (isinstance(eps, float) and 0.0 < eps < 1.0):
+        raise ValueError(f"eps must be a float in (0, 1); got eps={eps!r}")
+    picked = p.gather(1, t[:, None]).squeeze(1)
+    return float(-torch.log(picked.clamp_min(eps)).mean())
+
+
+def brier_score(probs: Any, y: Any) -> float:
+    """Mean Brier score :math:`\\frac1N \\sum_n \\sum_c (p_{nc} - [y_n = c])^2`.
+
+    It lies in [0, 2] and is a strictly proper score.
+    """
+    p = _check_probs(probs, "probs", 2)
+    t = _check_labels(y, p.shape[0], p.shape[1], p.device)
+    onehot = torch.zeros_like(p).scatter_(1, t[:, None], 1.0)
+    return float(((p - onehot) ** 2).sum(dim=1).mean())
+
+
+class ReliabilityBins(NamedTuple):
+    """Equal-width confidence bins: ``edges`` ``[B + 1]``; per bin ``counts``,
+    mean ``confidence`` and ``accuracy`` (NaN for an empty bin). NumPy arrays."""
+
+    edges: np.ndarray
+    counts: np.ndarray
+    confidence: np.ndarray
+    accuracy: np.ndarray
+
+
+def reliability_bins(probs: Any, y: Any, n_bins: int = 15) -> ReliabilityBins:
+    """Bin the examples by confidence :math:`\\hat c_n = \\max_c p_{nc}` into ``n_bins``
+    equal-width bins :math:`B_b = ((b-1)/B, b/B]` (the first also holds 0).
+
+    For each bin: the number of examples :math:`|B_b|`, their mean confidence
+    and their accuracy
+    :math:`\\frac{1}{|B_b|}\\sum_{n \\in B_b} [\\arg\\max_c p_{nc} = y_n]`.
+    A perfectly calibrated classifier has accuracy = confidence in every bin.
+    """
+    p = _check_probs(probs, "probs", 2)
+    t = _check_labels(y, p.shape[0], p.shape[1], p.device)
+    n_bins = check_int(n_bins, "n_bins", 1)
+    conf, pred = p.max(dim=1)
+    correct = (pred == t).to(torch.float64)
+    # bin b holds (b/B, (b+1)/B]; ceil(c B) - 1 is that index, and 0 goes to bin 0
+    idx = (torch.ceil(conf * n_bins) - 1).clamp(0, n_bins - 1).long()
+    count = torch.bincount(idx, minlength=n_bins).to(torch.float64)
+    sum_conf = torch.zeros(n_bins, dtype=torch.float64, device=p.device)
+    sum_acc = torch.zeros_like(sum_conf)
+    sum_conf.index_add_(0, idx, conf)
+    sum_acc.index_add_(0, idx, correct)
+    safe = count.clamp_min(1.0)
+    nan = torch.full_like(count, float("nan"))
+    return ReliabilityBins(
+        np.linspace(0.0, 1.0, n_bins + 1),
+        count.cpu().numpy().astype(np.int64),
+        torch.where(count > 0, sum_conf / safe, nan).cpu().numpy(),
+        torch.where(count > 0, sum_acc / safe, nan).cpu().numpy(),
+    )
+
+
+def expected_calibration_error(probs: Any, y: Any, n_bins: int = 15) -> float:
+    """Expected calibration error, a weighted mean of the bins' gaps.
+
+    .. math::
+
+       \\mathrm{ECE} = \\sum_b \\frac{|B_b|}{N}\\,
+       \\big|\\mathrm{acc}(B_b) - \\mathrm{conf}(B_b)\\big|
+
+    Uses the equal-width bins of :func:`reliability_bins` (Guo et al. 2017 use
+    15). It is 0 for perfect calibration up to sampling noise of order
+    :math:`\\sqrt{B / N}`; unlike NLL and Brier it is not a proper score (a
+    classifier that always predicts the class frequencies has ECE near 0).
+    """
+    bins = reliability_bins(probs, y, n_bins)
+    full = bins.counts > 0
+    n = bins.counts.sum()
+    gaps = np.abs(bins.accuracy[full] - bins.confidence[full])
+    return float((bins.counts[full] / n * gaps).sum())
+
+
+def auroc(scores_in: Any, scores_out: Any) -> float:
+    """Area under the ROC curve: ``scores_out`` (positives) against ``scores_in``.
+
+    Equals :math:`P(S_{\\text{out}} > S_{\\text{in}}) + \\tfrac12 P(S_{\\text{out}} =
+    S_{\\text{in}})` for one score drawn from each set: 1 separates perfectly,
+    0.5 is chance. Higher scores must mean "more likely out of distribution"
+    (entropy, mutual information). Computed by
+    ``sklearn.metrics.roc_auc_score``.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    a = _as_float64(scores_in, "scores_in").cpu().numpy().ravel()
+    b = _as_float64(scores_out, "scores_out").cpu().numpy().ravel()
+    for name, v in (("scores_in", a), ("scores_out", b)):
+        if v.size == 0:
+            raise ValueError(f"{name} must hold at least one score")
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"{name} must be finite")
+    labels = np.concatenate([np.zeros(a.size), np.ones(b.size)])
+    return float(roc_auc_score(labels, np.concatenate([a, b])))
+
+
+# --------------------------------------------------------------------------
+# Monte Carlo dropout in one batched pass
+# --------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def mc_samples_batched(
+    model: nn.Module,
+    x: torch.Tensor,
+    passes: int,
+    *,
+    seed: int | None = None,
+    batch_size: int | None = None,
+    output: Literal["probs", "logits"] = "probs",
+) -> torch.Tensor:
+    """``passes`` Monte Carlo dropout passes as ONE batched forward pass per chunk.
+
+    The input is tiled :math:`T` times along the batch axis,
+    ``x.repeat(T, 1, ...)`` (pass-major: rows :math:`tN, \\dots, tN + N - 1` are
+    pass :math:`t`), run once with only the dropout layers in training mode and
+    every other module in eval mode (:func:`dropout_lib.nn.dropout_active` with
+    ``others="eval"``, so BatchNorm keeps its running statistics), under
+    ``torch.no_grad``, and reshaped to ``[T, N, C]``. Each row gets its own
+    mask, so the passes are independent exactly as in a loop of :math:`T` calls
+    (:func:`dropout_lib.inference.mc_samples`); the batched version replaces
+    :math:`T` small matrix products by one large one.
+
+    ``batch_size`` (examples per chunk, default: all) bounds the memory, which
+    is :math:`T` times that of one pass. ``seed`` draws the masks inside
+    :func:`torch.random.fork_rng` (the caller's generator is untouched).
+    Every module's mode is restored on exit. Returns probabilities (softmax
+    over the last axis) or raw ``logits``.
+    """
+    check_module(model)
+    check_tensor(x)
+    passes = check_int(passes, "passes", 1)
+    if output not in ("probs", "logits"):
+        raise ValueError(f"output must be 'probs' or 'logits'; got output={output!r}")
+    if x.ndim < 1 or len(x) == 0:
+        raise ValueError(
+            f"x must hold at least one example; got shape {tuple(x.shape)}"
+        )
+    n = len(x)
+    chunk = n if batch_size is None else check_int(batch_size, "batch_size", 1)
+    if seed is not None:
+        seed = check_seed(seed)
+    devices = [x.device] if x.device.type == "cuda" else []
+    outs = []
+    with torch.random.fork_rng(devices=devices, enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        with dropout_active(model, others="eval"):
+            for i in range(0, n, chunk):
+                xb = x[i : i + chunk]
+                tiled = xb.repeat(passes, *([1] * (xb.ndim - 1)))
+                out = model(tiled)
+                out = out.reshape(passes, len(xb), *out.shape[1:])
+                outs.append(torch.softmax(out, dim=-1) if output == "probs" else out)
+    return torch.cat(outs, dim=1)

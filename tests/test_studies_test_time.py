@@ -1,0 +1,147 @@
+"""Tests for dropout_lib.studies.test_time (chapter 7's experiment code)."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from dropout_lib.data import DataNotFoundError, fashion_mnist
+from dropout_lib.inference import mc_samples
+from dropout_lib.models import MLP
+from dropout_lib.studies import test_time as tt
+from dropout_lib.uncertainty import mc_samples_batched
+
+
+def fake_split(n=64, classes=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 28, 28, generator=g)
+    y = torch.arange(n) % classes
+    return tt.Split(x, y, x[: n // 2], y[: n // 2], x[n // 2 :], tuple(range(classes)))
+
+
+def test_load_split_holds_out_two_classes():
+    try:
+        fashion_mnist("test", download=False)
+    except DataNotFoundError:
+        pytest.skip("Fashion-MNIST not available")
+    s = tt.load_split(n_train_per_class=20, n_test_per_class=10)
+    assert s.x_train.shape == (160, 28, 28) and s.x_test.shape == (80, 28, 28)
+    assert s.x_ood.shape == (20, 28, 28)
+    assert s.classes == (0, 1, 2, 3, 4, 6, 7, 9)
+    assert sorted(s.y_train.unique().tolist()) == list(range(8))
+    assert s.x_train.dtype == torch.float32 and float(s.x_train.max()) <= 1.0
+    with pytest.raises(ValueError, match="held_out"):
+        tt.load_split(held_out=(5, 5))
+    with pytest.raises(ValueError, match="n_train_per_class"):
+        tt.load_split(n_train_per_class=0)
+
+
+def test_rotate():
+    x = torch.rand(3, 28, 28)
+    before = x.clone()
+    assert torch.allclose(tt.rotate(x, 0), x, atol=1e-6)
+    r90 = tt.rotate(x, 90)
+    assert torch.allclose(r90, torch.rot90(x, 1, dims=(1, 2)), atol=1e-5)
+    assert torch.equal(x, before)
+    r = tt.rotate(x, 33.0)
+    assert r.shape == x.shape and float(r.min()) >= 0 and float(r.max()) <= 1
+    with pytest.raises(ValueError, match="x"):
+        tt.rotate(x[0], 10)
+    with pytest.raises(TypeError, match="angle"):
+        tt.rotate(x, "10")
+
+
+def test_softmax_regression_weight_scaling_is_the_geometric_mean():
+    rng = np.random.default_rng(0)
+    w, b, x = rng.normal(size=(3, 8)), rng.normal(size=3), rng.normal(size=8)
+    out = tt.softmax_regression_ensemble(w, b, x, 0.4)
+    assert np.allclose(out["geometric"], out["weight_scaled"], atol=1e-12)
+    assert np.isclose(out["arithmetic"].sum(), 1.0)
+    assert np.abs(out["arithmetic"] - out["weight_scaled"]).max() > 1e-3
+    with pytest.raises(ValueError, match="16"):
+        tt.softmax_regression_ensemble(
+            np.zeros((2, 17)), np.zeros(2), np.zeros(17), 0.5
+        )
+    with pytest.raises(ValueError, match="p"):
+        tt.softmax_regression_ensemble(w, b, x, 0.0)
+    with pytest.raises(ValueError, match="w"):
+        tt.softmax_regression_ensemble(w, b, x[:3], 0.5)
+
+
+def test_seeded_generators_make_batched_equal_looped():
+    torch.manual_seed(0)
+    model = MLP(28 * 28, (16, 16), 8, 0.5)
+    x = torch.rand(6, 28, 28)
+    a = mc_samples_batched(tt.seed_dropout_generators(model, 5), x, 4)
+    b = mc_samples(tt.seed_dropout_generators(model, 5), x, 4)
+    assert torch.allclose(a, b, atol=1e-6)
+    with pytest.raises(TypeError, match="model"):
+        tt.seed_dropout_generators("m", 0)
+
+
+def test_train_predict_and_tables():
+    split = fake_split()
+    runs = tt.train_models(split, [0, 1, 2], hidden=(8,), epochs=1)
+    assert len(runs) == 3 and all(r.model is not None for r in runs)
+    members = [r.model for r in runs]
+    p_in = [tt.predict(members, split.x_test, 4, seed=0) for _ in range(2)]
+    p_out = [tt.predict(members, split.x_ood, 4, seed=1) for _ in range(2)]
+    pr = p_in[0]
+    assert pr.ws.shape == (32, 8) and pr.mc.shape == (4, 32, 8)
+    assert pr.ens.shape == (3, 32, 8)
+    assert torch.allclose(pr.probs("mc", 2), pr.mc[:2].mean(0))
+    with pytest.raises(ValueError, match="method"):
+        pr.probs("bayes")
+    table = tt.score_table(p_in, split.y_test)
+    assert set(table) == {"ws", "mc", "ens"}
+    assert table["mc"]["nll"].shape == (2,)
+    assert np.all((table["ws"]["acc"] >= 0) & (table["ws"]["acc"] <= 1))
+    ood = tt.ood_table(p_in, p_out)
+    assert set(ood) == {"ws entropy", "mc entropy", "mc MI", "ens entropy", "ens MI"}
+    assert all(v.shape == (2,) for v in ood.values())
+    with pytest.raises(ValueError, match="members"):
+        tt.predict([], split.x_test, 2)
+
+
+def test_ensemble_view_grid_small():
+    split = fake_split(n=80)
+    g = tt.ensemble_view_grid(
+        split,
+        depths=(1, 2),
+        rates=(0.2,),
+        seeds=(0, 1),
+        width=8,
+        n_train=40,
+        epochs=1,
+        passes=8,
+        n_inputs=10,
+    )
+    assert g["tv"].shape == (2, 1, 2) and np.all(g["tv"] >= 0)
+    assert np.all(g["floor"] >= 0)
+
+
+def test_time_mc():
+    torch.manual_seed(0)
+    model = MLP(28 * 28, (8,), 8, 0.5)
+    t = tt.time_mc(model, torch.rand(4, 28, 28), 3, repeats=2)
+    assert set(t) == {"looped", "batched", "speedup"} and t["speedup"] > 0
+    with pytest.raises(ValueError, match="repeats"):
+        tt.time_mc(model, torch.rand(4, 28, 28), 3, repeats=0)
+
+
+def test_bn_mlp_and_keras_twin_agree_in_eval():
+    pytest.importorskip("keras")
+    import keras
+
+    torch.manual_seed(0)
+    model = tt.build_bn_mlp(n_classes=8, hidden=16, p=0.3)
+    model.train()
+    model(torch.rand(64, 28, 28))  # non-trivial running statistics
+    model.eval()
+    x = torch.rand(5, 28, 28)
+    twin = tt.keras_twin(model, keras.layers.Dropout)
+    ours = model(x).detach().numpy()
+    theirs = np.asarray(twin(x.numpy(), training=False).detach().cpu())
+    assert np.allclose(ours, theirs, atol=1e-5)
+    with pytest.raises(TypeError, match="Conv"):
+        tt.keras_twin(nn.Sequential(nn.Conv2d(1, 1, 3)), keras.layers.Dropout)
