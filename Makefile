@@ -99,8 +99,11 @@ refresh: setup data
 	  echo "  $$nb: $$(python3 -c "print(round($$(date +%s.%N) - $$start, 1))") s"; \
 	done
 
+# jupyterlab-myst (pinned in requirements.txt) renders the chapters' MyST markup:
+# math, admonitions, exercises, solutions, {term} and {doc} links; README says what
+# still shows raw.
 lab: setup data
-	$(VENV)/bin/jupyter lab chapters/
+	$(VENV)/bin/jupyter lab --notebook-dir=. chapters/
 
 pins:
 	$(PY) -m pip freeze --all --exclude-editable | grep -v "^pip==" | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.txt.new
