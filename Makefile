@@ -27,7 +27,7 @@ export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: help setup data book serve test lint types test-unit test-optimized test-notebooks \
-	test-robust test-book test-browser refresh lab pins clean
+	test-robust test-book test-browser refresh lab pdf pins clean
 
 help:
 	@echo "make book     build the website into _build/html (from stored notebook outputs)"
@@ -37,6 +37,7 @@ help:
 	@echo "make test-robust  re-execute every notebook on another numerical code path"
 	@echo "make refresh  re-execute every notebook in place (updates stored outputs)"
 	@echo "make lab      JupyterLab with the course's environment"
+	@echo "make pdf      the whole course as one PDF, linked from the site (_build/pdf)"
 	@echo "make data     fetch and verify Fashion-MNIST"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -104,6 +105,19 @@ refresh: setup data
 # still shows raw.
 lab: setup data
 	$(VENV)/bin/jupyter lab --notebook-dir=. chapters/
+
+# The whole course as one PDF: every page of the built site joined in _toc.yml order,
+# printed by Chromium (code wrapped, solutions unfolded), then the site is rebuilt so
+# that it serves the PDF and intro.md links it. The first page is also saved as PNG.
+pdf: book
+	$(PY) _ext/make_pdf.py _build/html _build/pdf/dropout-course.pdf
+	@mkdir -p _build/screenshots
+	@if command -v pdftoppm >/dev/null; then \
+	  pdftoppm -png -r 80 -f 1 -l 1 -singlefile _build/pdf/dropout-course.pdf \
+	    _build/screenshots/pdf-page-1 && echo "first page: _build/screenshots/pdf-page-1.png"; \
+	else echo "(install poppler-utils for a PNG of the first page)"; fi
+	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --quiet
+	@test -f _build/html/dropout-course.pdf && echo "PDF: _build/html/dropout-course.pdf"
 
 pins:
 	$(PY) -m pip freeze --all --exclude-editable | grep -v "^pip==" | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.txt.new

@@ -18,7 +18,11 @@ script.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
 
 
 def _filename(asset: Any) -> str:
@@ -108,7 +112,45 @@ def _use_mathjax_components(app, config):
     config.mathjax3_config = options
 
 
+# `make pdf` (_ext/make_pdf.py) writes the course to _build/pdf/dropout-course.pdf;
+# when it exists, the site serves it at its root and intro.md's {course-pdf} links it.
+PDF_DIR = Path("_build") / "pdf"
+PDF_NAME = "dropout-course.pdf"
+
+
+def _serve_pdf(app, config):
+    """Add _build/pdf to ``html_extra_path`` when ``make pdf`` has written it."""
+    pdf_dir = Path(app.srcdir) / PDF_DIR
+    if (pdf_dir / PDF_NAME).is_file() and str(PDF_DIR) not in config.html_extra_path:
+        config.html_extra_path = [*config.html_extra_path, str(PDF_DIR)]
+
+
+class CoursePdf(SphinxDirective):
+    """``course-pdf``: a link to the whole course as a PDF, or how to make one."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        pdf = Path(self.env.srcdir) / PDF_DIR / PDF_NAME
+        # Re-read the page when the PDF appears, changes or goes.
+        self.env.note_dependency(str(pdf))
+        if pdf.is_file():
+            href = "../" * self.env.docname.count("/") + PDF_NAME
+            size = pdf.stat().st_size / 1e6
+            html = (
+                f'<p class="course-pdf"><a class="reference external" href="{href}">'
+                f'<i class="fa-solid fa-file-pdf"></i> The whole course as one PDF</a> '
+                f"({size:.1f} MB, printed from these pages with code wrapped and "
+                "solutions unfolded).</p>"
+            )
+            return [nodes.raw("", html, format="html")]
+        text = "A PDF of the whole course is made with `make pdf` (see the README)."
+        return [nodes.paragraph(text, text)]
+
+
 def setup(app):
+    app.add_directive("course-pdf", CoursePdf)
+    app.connect("config-inited", _serve_pdf)
     app.connect("config-inited", _use_mathjax_components, priority=900)
     # Run after the other extensions have added their scripts to the page context.
     app.connect("html-page-context", _on_page_context, priority=900)
