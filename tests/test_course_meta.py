@@ -72,7 +72,7 @@ versions = st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){0,3}(\.post[0-9])?", fullmat
 
 @given(st.dictionaries(names, versions, min_size=1, max_size=8))
 def test_parse_pins_round_trips(pins):
-    """Writing name==version lines and parsing them gives back every (normalised) pin."""
+    """Writing name==version lines and parsing them gives back every normalised pin."""
     text = "\n".join(f"{name}=={version}" for name, version in pins.items())
     parsed = parse_pins(text)
     expected: dict[str, str] = {}
@@ -133,7 +133,7 @@ def test_clean_scripts_removes_duplicates_and_thebe():
     assert len(kept) == 4  # duplicates gone, thebe's two scripts kept once each
 
 
-# --- the directive in a real (tiny) Sphinx build ------------------------------------------
+# --- the directive in a real (tiny) Sphinx build ------------------------------------
 
 
 def _build(tmp_path: Path, body: str, requirements: str) -> tuple[int, str, str]:
@@ -234,7 +234,7 @@ GLOSSARY = (ROOT / "glossary.md").read_text(encoding="utf-8")
     ],
 )
 def test_glossary_gives_chinese_names(term, chinese):
-    """Each key term is a glossary entry whose definition lists its common Chinese names."""
+    """Each key term is a glossary entry whose definition lists its Chinese names."""
     block = GLOSSARY.split("```{glossary}", 1)[1].split("\n```", 1)[0]
     entries: list[tuple[list[str], str]] = []  # (terms, definition)
     for line in block.splitlines():
@@ -251,3 +251,79 @@ def test_glossary_gives_chinese_names(term, chinese):
     assert entry, f"{term}: empty definition"
     for name in chinese:
         assert name in entry, f"{term}: {name} missing"
+
+
+# --- author-year bibliography style, MathJax components, the PDF's link rewriting ----
+
+import bib_style  # noqa: E402
+import make_pdf  # noqa: E402
+from pybtex.database import Entry, Person  # noqa: E402
+
+
+def _entry(authors: list[str], year: str = "2012", title: str = "T") -> Entry:
+    return Entry(
+        "article",
+        fields={"year": year, "title": title},
+        persons={"author": [Person(a) for a in authors]},
+    )
+
+
+@pytest.mark.parametrize(
+    "authors, label",
+    [
+        (["Hinton, Geoffrey"], "Hinton 2012"),
+        (["Xiao, Han", "Vollgraf, Roland"], "Xiao & Vollgraf 2012"),
+        (["Hinton, G.", "Srivastava, N.", "Krizhevsky, A."], "Hinton et al. 2012"),
+        (["Chollet, Fran{\\c{c}}ois", "others"], "Chollet et al. 2012"),
+        (["{Keras contributors}"], "Keras contributors 2012"),
+        (["Husz{\\'a}r, Ferenc"], "Huszár 2012"),
+    ],
+)
+def test_author_year_label(authors, label):
+    assert bib_style.author_year_label(_entry(authors)) == label
+
+
+def test_author_year_labels_get_letters_only_when_they_repeat():
+    entries = [
+        _entry(["{PyTorch contributors}"], "2018", "a"),
+        _entry(["{PyTorch contributors}"], "2018", "b"),
+        _entry(["{PyTorch contributors}"], "2019", "c"),
+    ]
+    labels = list(bib_style.AuthorYearLabelStyle().format_labels(entries))
+    assert labels == [
+        "PyTorch contributors 2018a",
+        "PyTorch contributors 2018b",
+        "PyTorch contributors 2019",
+    ]
+
+
+def test_mathjax_loads_components_instead_of_the_combined_file():
+    class Config:
+        mathjax_path = "mathjax/tex-chtml.js"
+        mathjax3_config = {"options": {"processHtmlClass": "math"}}
+
+    config = Config()
+    site_assets._use_mathjax_components(None, config)
+    assert config.mathjax_path == "mathjax/startup.js"
+    assert config.mathjax3_config["loader"]["load"] == site_assets.MATHJAX_COMPONENTS
+    assert config.mathjax3_config["options"] == {"processHtmlClass": "math"}
+
+
+def test_pdf_rebases_links_of_a_chapter_page_to_the_site_root():
+    html = (
+        '<img src="../_images/a.png"><a href="02_x.html#s">x</a>'
+        '<a href="../glossary.html#term-Mask">m</a><a href="#here">h</a>'
+        '<a href="https://example.org/">e</a>'
+    )
+    out = make_pdf.rebase(html, "chapters/01_x")
+    assert 'src="_images/a.png"' in out
+    assert 'href="chapters/02_x.html#s"' in out
+    assert 'href="glossary.html#term-Mask"' in out
+    assert 'href="#here"' in out and 'href="https://example.org/"' in out
+    assert make_pdf.rebase(html, "intro") == html
+
+
+def test_pdf_follows_the_toc():
+    pages = make_pdf.toc_pages(ROOT / "_toc.yml")
+    assert pages[0] == "intro" and "bibliography" in pages
+    assert all(not p.endswith((".md", ".ipynb")) for p in pages)

@@ -2,9 +2,10 @@
 
 Nothing is built here: `make test-browser` runs `make book` first, and this conftest
 serves the existing ``_build/html`` from a thread on a free port. Debian's Chromium
-(``apt-get install chromium``) is driven by Playwright; the bundled Playwright browsers are
-never downloaded. Without Chromium (or without a built site) the tests skip locally with a
-message saying what to do, and FAIL when the environment variable ``CI`` is ``true``.
+(``apt-get install chromium``) is driven by Playwright; the bundled Playwright browsers
+are never downloaded. Without Chromium (or without a built site) the tests skip locally
+with a message saying what to do, and FAIL when the environment variable ``CI`` is
+``true``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from sitetools import (  # noqa: E402 - helpers shared with test_site.py
 )
 
 # The built site; SITE_DIR=/some/_build/html tests a build made elsewhere (e.g. with
-# `jupyter-book build . --path-output DIR`). Screenshots go next to it, in _build/screenshots.
+# `jupyter-book build . --path-output DIR`). Screenshots go next to it, in
+# _build/screenshots.
 SITE = Path(os.environ.get("SITE_DIR") or ROOT / "_build" / "html").resolve()
 SCREENSHOTS = SITE.parent / "screenshots"
 
@@ -63,8 +65,9 @@ def browser():
     chromium = find_chromium()
     if chromium is None:
         skip_or_fail(
-            "Chromium not found, so the browser test cannot run. Install Debian's Chromium "
-            "with `sudo apt-get install chromium` (or set CHROMIUM=/path/to/chromium); "
+            "Chromium not found, so the browser test cannot run. Install Debian's "
+            "Chromium with `sudo apt-get install chromium` (or set "
+            "CHROMIUM=/path/to/chromium); "
             "do not run `playwright install`"
         )
     try:

@@ -1,4 +1,4 @@
-"""Helpers for the browser test: where the site is, which pages the TOC lists, how to find Chromium."""
+"""Helpers for the browser test: the site, the pages of the TOC, finding Chromium."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def skip_or_fail(message: str) -> None:
 
 
 def find_chromium() -> str | None:
-    """Path of Debian's Chromium: $CHROMIUM if set (and only it), else /usr/bin/chromium or PATH."""
+    """Debian's Chromium: $CHROMIUM if set (only it), else /usr/bin/chromium or PATH."""
     override = os.environ.get("CHROMIUM")
     if override:
         return override if os.access(override, os.X_OK) else None
@@ -47,7 +47,7 @@ def find_chromium() -> str | None:
 
 
 def toc_pages(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
-    """Every document in ``_toc.yml`` (root first, then in reading order), without suffix."""
+    """Every document in ``_toc.yml`` (root first, then reading order), no suffix."""
     toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
     pages = [toc["root"]]
 

@@ -1,6 +1,6 @@
 """The built website at a phone's and a laptop's width (390 px and 1366 px).
 
-Navigation: tapping ☰ opens the site navigation and tapping again (or Escape) closes it;
+Navigation: tapping ☰ opens the site navigation, tapping again (or Escape) closes it;
 the "contents" button opens and closes the page's table of contents; one header, one
 search bar. Layout, on every page in ``_toc.yml``: nothing scrolls the page sideways,
 exercise and solution boxes clip nothing, display math fits its column or scrolls inside
@@ -37,7 +37,8 @@ SHOWN_JS = """(sel) => Array.from(document.querySelectorAll(sel)).filter(e => {
 DIALOG_JS = """(id) => { const d = document.getElementById(id);
   if (!d) return null;
   const b = d.getBoundingClientRect();
-  return {open: d.open, width: b.width, height: b.height, links: d.querySelectorAll('a').length};
+  return {open: d.open, width: b.width, height: b.height,
+          links: d.querySelectorAll('a').length};
 }"""
 
 # Elements wider than the viewport that make the page scroll sideways (for the message).
@@ -51,8 +52,9 @@ WIDE_JS = """() => Array.from(document.querySelectorAll('main *')).filter(e => {
     }
   }
   return true;
-}).slice(0, 5).map(e => e.tagName.toLowerCase() + '.' + (e.className || '').toString()
-  .split(' ').slice(0, 2).join('.') + ' right=' + Math.round(e.getBoundingClientRect().right))"""
+}).slice(0, 5).map(e => e.tagName.toLowerCase() + '.'
+  + (e.className || '').toString().split(' ').slice(0, 2).join('.')
+  + ' right=' + Math.round(e.getBoundingClientRect().right))"""
 
 # Boxes whose content is cut sideways: wider than the box while its overflow is hidden.
 # (Folded solutions hide their height on purpose; only width is checked.)
@@ -69,7 +71,8 @@ MATH_JS = """async () => {
   const bad = [];
   for (const m of document.querySelectorAll('mjx-container[display="true"]')) {
     let el = m, ok = false;
-    const w = m.firstElementChild ? m.firstElementChild.getBoundingClientRect().width : 0;
+    const inner = m.firstElementChild;
+    const w = inner ? inner.getBoundingClientRect().width : 0;
     // Find the nearest ancestor (or itself) that is narrower than the formula.
     for (; el && el !== document.body; el = el.parentElement) {
       const o = getComputedStyle(el).overflowX;
@@ -84,11 +87,13 @@ MATH_JS = """async () => {
   return bad.slice(0, 5);
 }"""
 
-FIGURES_JS = """() => Array.from(document.querySelectorAll('main figure, main .cell_output img'))
+FIGURES_JS = """() => Array.from(
+    document.querySelectorAll('main figure, main .cell_output img'))
   .map(e => { const img = e.tagName === 'IMG' ? e : e.querySelector('img');
     const fig = e.tagName === 'FIGURE' ? e : e.closest('figure');
     return {alt: img ? (img.getAttribute('alt') || '') : null,
-            caption: fig ? (fig.querySelector('figcaption') || {}).textContent || '' : '',
+            caption: fig
+              ? (fig.querySelector('figcaption') || {}).textContent || '' : '',
             id: fig ? fig.id : '', src: img ? img.getAttribute('src') : ''}; })"""
 
 
@@ -120,7 +125,7 @@ def the_visible(tab, selector: str):
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_navigation(width, browser, base_url, screenshots):
-    """☰ and the contents button open and close their panels; one header, one search bar."""
+    """☰ and the contents button open and close their panels; one header and search."""
     context, tab, errors = open_page(browser, base_url, NAV_PAGE, width)
     try:
         assert shown(tab, ".search-button-field") <= 1, "more than one search bar shown"
@@ -185,7 +190,7 @@ def test_navigation(width, browser, base_url, screenshots):
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("page", PAGES)
 def test_layout(page, width, browser, base_url, screenshots):
-    """No sideways page scroll, no clipped boxes, math that fits or scrolls, real figures."""
+    """No sideways scroll, no clipped boxes, math that fits or scrolls, real figures."""
     context, tab, errors = open_page(browser, base_url, page, width)
     try:
         problems: list[str] = []

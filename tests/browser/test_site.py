@@ -35,16 +35,16 @@ RAW_TEX = re.compile(
     r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\s][^$\n]*\\[A-Za-z]+[^$\n]*\$"
 )
 LOAD_TIMEOUT_MS = 60_000
-# Bytes a first visit (empty cache, no compression) may transfer. Today a chapter is about
-# 4 MB, 2.5 MB of it the theme's scripts and styles and 1.2 MB MathJax; the budget catches
-# a page that embeds something huge (an uncompressed figure, a data file).
-PAGE_WEIGHT_BUDGET = 8_000_000
+# Bytes a first visit (empty cache, no compression) may transfer, on every page; chapter
+# pages have test_layout.py's tighter budget (2.5 MB, with a table of what loads).
+PAGE_WEIGHT_BUDGET = 4_000_000
 
 VISIBLE_TEXT_JS = """() => {
   const main = document.querySelector('main') || document.body;
   const copy = main.cloneNode(true);
   copy.querySelectorAll('pre, code, script, style, mjx-container, mjx-assistive-mml, '
-    + '.highlight, .cell_input, .output, .cell_output, textarea').forEach(e => e.remove());
+    + '.highlight, .cell_input, .output, .cell_output, textarea')
+    .forEach(e => e.remove());
   return copy.textContent;
 }"""
 
@@ -65,7 +65,8 @@ IMAGES_JS = """async () => {
   const imgs = Array.from(document.images);
   await Promise.all(imgs.map(i => i.complete ? null : new Promise(r => {
     i.addEventListener('load', r); i.addEventListener('error', r); })));
-  return imgs.map(i => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0}));
+  return imgs.map(i => ({src: i.currentSrc || i.src,
+                         ok: i.complete && i.naturalWidth > 0}));
 }"""
 
 
@@ -79,7 +80,7 @@ def is_local(url: str) -> bool:
 
 
 class Visit:
-    """One page loaded in a fresh browser context, with everything it logged and requested."""
+    """One page loaded in a fresh browser context, with all it logged and requested."""
 
     def __init__(self, browser, url: str):
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -174,7 +175,7 @@ def test_toc_lists_pages_with_sources():
 
 @pytest.fixture(scope="session")
 def page_weights(screenshots):
-    """Collects each page's first-load weight; written to _build/screenshots/page-weight.tsv."""
+    """Each page's first-load weight, written to _build/screenshots/page-weight.tsv."""
     weights: dict[str, int] = {}
     yield weights
     if weights:
@@ -215,7 +216,8 @@ def test_page(page, visit, base_url, screenshots, page_weights):
     page_weights[page] = v.bytes
     if v.bytes > PAGE_WEIGHT_BUDGET:
         problems.append(
-            f"first load transfers {v.bytes / 1e6:.1f} MB (budget {PAGE_WEIGHT_BUDGET / 1e6:.0f} MB)"
+            f"first load transfers {v.bytes / 1e6:.1f} MB "
+            f"(budget {PAGE_WEIGHT_BUDGET / 1e6:.0f} MB)"
         )
 
     name = page.replace("/", "__")
@@ -274,8 +276,8 @@ def chapter_furniture(page) -> list[str]:
 
 
 def notebook_buttons(page, name: str, base_url: str) -> list[str]:
-    """Download offers the .ipynb (served with 200); Colab, Binder and repository buttons
-    all point at the one repository URL in _config.yml."""
+    """Download offers the .ipynb (served with 200); Colab, Binder and repository
+    buttons all point at the one repository URL in _config.yml."""
     problems = []
     nb = name + ".ipynb"
     download = page.locator("a.btn-download-source-button")
@@ -312,7 +314,7 @@ def notebook_buttons(page, name: str, base_url: str) -> list[str]:
 
 
 def test_internal_links_resolve(site, base_url):
-    """Every same-site href on every page in the TOC answers 200 and its #anchor exists."""
+    """Every same-site href of every TOC page answers 200 and its #anchor exists."""
     parsed: dict[str, _Anchors] = {}
 
     def load(url: str) -> tuple[int, _Anchors | None]:
