@@ -103,6 +103,22 @@ def test_train_predict_and_tables():
         tt.predict([], split.x_test, 2)
 
 
+def test_curve_and_claim():
+    split = fake_split()
+    runs = tt.train_models(split, [0, 1], hidden=(8,), epochs=1)
+    preds = [tt.predict([r.model], split.x_test, 5, seed=k) for k, r in enumerate(runs)]
+    c = tt.curve_over_passes(preds, split.y_test, [1, 5])
+    assert c["acc"].shape == (2, 2) and c["nll"].shape == (2, 2)
+    with pytest.raises(ValueError, match="passes"):
+        tt.curve_over_passes(preds, split.y_test, [6])
+    line, d = tt.claim("x", [1.0, 1.1, 1.2, 1.3, 1.4], [0.0, 0.1, 0.15, 0.3, 0.41])
+    assert "A > B" in line and d.a_better
+    line, d = tt.claim("x", [0.0, 0.1, 0.15, 0.3, 0.41], [1.0, 1.1, 1.2, 1.3, 1.4])
+    assert "A < B" in line and d.b_better
+    line, _ = tt.claim("x", [0.1, -0.1, 0.2, -0.2, 0.0], [0.0] * 5)
+    assert "inconclusive at 5 seeds" in line
+
+
 def test_ensemble_view_grid_small():
     split = fake_split(n=80)
     g = tt.ensemble_view_grid(

@@ -25,6 +25,7 @@ from ..data import fashion_mnist
 from ..inference import mc_samples, weight_scaled_predict
 from ..models import MLP
 from ..nn import Dropout
+from ..stats import PairedDiff, paired_diff
 from ..training import Run, run_seeds, to_tensors
 from ..uncertainty import (
     auroc,
@@ -42,6 +43,8 @@ __all__ = [
     "Predictions",
     "Split",
     "build_bn_mlp",
+    "claim",
+    "curve_over_passes",
     "ensemble_view_grid",
     "keras_twin",
     "load_split",
@@ -210,6 +213,48 @@ def score_table(
             rows["ece"].append(expected_calibration_error(p, y, n_bins))
         out[method] = {k: np.array(v) for k, v in rows.items()}
     return out
+
+
+def curve_over_passes(
+    preds: Sequence[Predictions], y: torch.Tensor, passes: Sequence[int]
+) -> dict[str, np.ndarray]:
+    """Accuracy and NLL of the MC average of the first ``T`` passes, for each ``T``.
+
+    Returns ``"acc"`` and ``"nll"`` as arrays ``[len(passes), n_seeds]``.
+    """
+    acc = np.zeros((len(passes), len(preds)))
+    loss = np.zeros_like(acc)
+    for i, t in enumerate(passes):
+        t = check_int(t, "passes entries", 1)
+        for k, pr in enumerate(preds):
+            if t > len(pr.mc):
+                raise ValueError(f"only {len(pr.mc)} passes stored; asked for {t}")
+            p = pr.probs("mc", t)
+            acc[i, k] = float((p.argmax(dim=1) == y).double().mean())
+            loss[i, k] = nll(p, y)
+    return {"acc": acc, "nll": loss}
+
+
+def claim(
+    name: str,
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    digits: int = 3,
+) -> tuple[str, PairedDiff]:
+    """One line for a table of claims, and the paired difference A - B behind it.
+
+    The verdict is ``"A > B"`` or ``"A < B"`` only when the 95 % interval of
+    :func:`dropout_lib.stats.paired_diff` excludes 0, and ``"inconclusive at n
+    seeds"`` otherwise.
+    """
+    d = paired_diff(a, b)
+    if d.a_better:
+        verdict = "A > B"
+    elif d.b_better:
+        verdict = "A < B"
+    else:
+        verdict = f"inconclusive at {d.n} seeds"
+    return f"{name:<34} {d.format(digits)}  {verdict}", d
 
 
 def ood_table(
