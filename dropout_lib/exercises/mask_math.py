@@ -81,10 +81,10 @@ class BoundaryGenerator(np.random.Generator):
         out = flat.reshape(arr.shape).astype(arr.dtype)
         return out if isinstance(u, np.ndarray) else out[()]
 
-    def random(self, size=None, dtype=np.float64, out=None):  # noqa: D102 - numpy's signature
+    def random(self, size=None, dtype=np.float64, out=None):  # numpy's signature
         return self._plant(super().random(size, dtype=dtype, out=out))
 
-    def uniform(self, low=0.0, high=1.0, size=None):  # noqa: D102 - numpy's signature
+    def uniform(self, low=0.0, high=1.0, size=None):  # numpy's signature
         u = super().uniform(low, high, size)
         if low == 0.0 and high == 1.0:
             return self._plant(u)
