@@ -78,7 +78,25 @@ def thebe_enabled(app) -> bool:
     )
 
 
+SPHINX_DESIGN_ASSETS = ("sphinx-design", "design-tabs.js")
+
+
+def uses_sphinx_design(body: str) -> bool:
+    """Whether a page's HTML body uses sphinx-design (cards, tabs, grids: ``sd-``)."""
+    return 'class="sd-' in body or " sd-" in body
+
+
 def _on_page_context(app, pagename, templatename, context, doctree):
+    # sphinx-design's CSS and JS (62 KB) are loaded on every page; keep them only where
+    # a page uses one of its components.
+    if not uses_sphinx_design(str(context.get("body", ""))):
+        for key in ("script_files", "css_files"):
+            if key in context:
+                context[key] = [
+                    a
+                    for a in context[key]
+                    if not any(n in _filename(a) for n in SPHINX_DESIGN_ASSETS)
+                ]
     if "script_files" in context:
         context["script_files"] = clean_scripts(
             context["script_files"], not thebe_enabled(app)
