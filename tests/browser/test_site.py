@@ -6,8 +6,8 @@ raw TeX left in the text, no MathJax error), loads every image, and its internal
 and anchors resolve. Chapter pages show the course-meta box (times, "Verified with"
 versions equal to requirements.txt), learning objectives and prerequisites, the download
 button for the notebook, and launch/repository buttons built from ``repository.url``.
-Solutions are folded until clicked. The search page finds "dropout". A full-page
-screenshot of each page is saved under ``_build/screenshots/``.
+Solutions are folded until clicked. The search page finds "dropout" and "variance
+shift". A full-page screenshot of each page is saved under ``_build/screenshots/``.
 
 Run with ``make test-browser`` (builds the site first) or, on an already built site,
 ``.venv/bin/python -m pytest -q tests/browser``.
@@ -397,8 +397,9 @@ def test_solutions_folded_until_clicked(page, visit, base_url):
         assert content.first.is_visible(), f"{label}: solution did not open on click"
 
 
-def test_search_finds_dropout(visit, base_url):
-    v = visit(urljoin(base_url, "search.html?q=dropout"))
+@pytest.mark.parametrize("query", ["dropout", "variance shift"])
+def test_search_finds(query, visit, base_url):
+    v = visit(urljoin(base_url, "search.html?q=" + query.replace(" ", "+")))
     results = v.page.locator("#search-results ul.search li")
     results.first.wait_for(timeout=LOAD_TIMEOUT_MS)
     assert results.count() >= 1
