@@ -352,6 +352,17 @@ def test_activation_variances_modes_and_formula():
         activation_variances(nn.Linear(3, 3), x)
 
 
+def test_activation_variances_leave_the_random_stream_alone():
+    torch.manual_seed(0)
+    net = D2LNet(0.5, 0.5)
+    x = torch.rand(64, 784)
+    torch.manual_seed(3)
+    expected = torch.rand(5)
+    torch.manual_seed(3)
+    activation_variances(net, x)
+    assert torch.equal(torch.rand(5), expected)
+
+
 def test_largest_fall():
     assert largest_fall([0.5, 0.7, 0.6, 0.9, 0.4]) == pytest.approx(0.5)
     assert largest_fall([0.1, 0.2, 0.3]) == 0.0

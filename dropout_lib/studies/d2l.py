@@ -268,16 +268,19 @@ def activation_variances(model: D2LNet, X: torch.Tensor) -> dict[str, float]:
     trained weights produce) and in training mode (``var_h{k}_train``, after the
     noise: what the next layer sees during training; for dropout with rate
     :math:`p` a unit's variance is :math:`\\mathbb{E}[h^2]/(1-p) - \\mathbb{E}[h]^2`).
-    Every module's mode is restored afterwards.
+    Every module's mode is restored afterwards, and so is the state of torch's
+    random generators: the training-mode masks drawn here do not shift the masks
+    of the training run that calls this between epochs.
     """
     if not isinstance(model, D2LNet):
         raise TypeError(f"model must be a D2LNet; got {type(model).__name__}")
     X = check_float_tensor(X, "X").to(next(model.parameters()).device)
     out: dict[str, float] = {}
-    with eval_mode(model):
+    cuda = [X.device] if X.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda), eval_mode(model):
         for k, H in enumerate(model.hidden(X), start=1):
             out[f"var_h{k}_eval"] = H.var(dim=0).mean().item()
-    with preserve_modes(model):
+    with torch.random.fork_rng(devices=cuda), preserve_modes(model):
         model.train()
         for k, H in enumerate(model.hidden(X), start=1):
             out[f"var_h{k}_train"] = H.var(dim=0).mean().item()
