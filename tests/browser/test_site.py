@@ -392,7 +392,7 @@ def test_solutions_folded_until_clicked(page, visit, base_url):
         )
         # Click the title's left edge: its centre may fall on the link to the exercise,
         # which navigates instead of toggling.
-        sol.locator(".admonition-title").click(position={"x": 6, "y": 6})
+        sol.locator(":scope > .admonition-title").click(position={"x": 6, "y": 6})
         content.first.wait_for(state="visible", timeout=5_000)
         assert content.first.is_visible(), f"{label}: solution did not open on click"
 
