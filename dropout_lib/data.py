@@ -34,11 +34,6 @@ from typing import Literal
 
 import numpy as np
 
-# The synthetic task lives in dropout_lib.synthetic; this alias keeps older
-# imports (``from dropout_lib.data import synthetic_classification``) working.
-from .synthetic import SyntheticSplits as SyntheticSplits
-from .synthetic import synthetic_classification as synthetic_classification
-
 __all__ = [
     "CLASS_NAMES",
     "DataNotFoundError",

@@ -11,7 +11,6 @@ import pytest
 import torch
 
 import dropout_lib
-from dropout_lib.data import synthetic_classification
 from dropout_lib.masks import dropout_summary, kept_mask, shared_along
 from dropout_lib.studies.keras import (
     KERAS_VERSIONS,
@@ -25,6 +24,7 @@ from dropout_lib.studies.keras import (
     training_flag_probe,
     tutorial_keras_model,
 )
+from dropout_lib.synthetic import synthetic_classification
 from dropout_lib.training import Run
 
 keras = import_keras()

@@ -103,11 +103,10 @@ def test_sizes_add_up(n, test, val, seed):
     assert len(d.x_train) == len(d.y_train) and len(d.x_val) == len(d.y_val)
 
 
-def test_data_module_keeps_the_old_import_path():
+def test_the_synthetic_task_lives_in_one_module():
     import dropout_lib.data as data
 
-    assert data.synthetic_classification is synthetic_classification
-    assert data.SyntheticSplits is SyntheticSplits
+    assert not hasattr(data, "synthetic_classification")
 
 
 def test_numpy_integer_sizes_are_accepted():
