@@ -104,7 +104,7 @@ refresh: setup data
 # math, admonitions, exercises, solutions, {term} and {doc} links; README says what
 # still shows raw.
 lab: setup data
-	$(VENV)/bin/jupyter lab --notebook-dir=. chapters/
+	$(VENV)/bin/jupyter lab chapters/
 
 # The whole course as one PDF: every page of the built site joined in _toc.yml order,
 # printed by Chromium (code wrapped, solutions unfolded), then the site is rebuilt so
