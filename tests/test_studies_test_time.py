@@ -161,3 +161,16 @@ def test_bn_mlp_and_keras_twin_agree_in_eval():
     assert np.allclose(ours, theirs, atol=1e-5)
     with pytest.raises(TypeError, match="Conv"):
         tt.keras_twin(nn.Sequential(nn.Conv2d(1, 1, 3)), keras.layers.Dropout)
+
+
+def test_models_come_back_on_the_cpu_and_predict_moves_inputs():
+    from dropout_lib.reproducibility import get_device
+
+    split = fake_split()
+    runs = tt.train_models(split, [0], hidden=(8,), epochs=1, device=get_device())
+    model = runs[0].model
+    assert next(model.parameters()).device.type == "cpu"
+    model.to(get_device())  # a model left on the accelerator still predicts CPU data
+    pr = tt.predict([model], split.x_test, 3, seed=0)
+    assert pr.ws.device.type == "cpu" and pr.mc.device.type == "cpu"
+    assert torch.allclose(pr.ws.sum(1), torch.ones(len(split.x_test)), atol=1e-5)

@@ -139,9 +139,15 @@ def train_models(
     epochs: int = 5,
     batch_size: int = 128,
     lr: float = 1e-3,
+    device: torch.device | None = None,
 ) -> list[Run]:
     """One MLP per seed (``784-hidden-8``, dropout ``p`` after each hidden ReLU),
-    trained with Adam on ``split``'s training set by :func:`run_seeds`."""
+    trained with Adam on ``split``'s training set by :func:`run_seeds`.
+
+    Training runs on ``device`` (default :func:`dropout_lib.get_device`, a GPU
+    where there is one); the trained models are returned on the CPU, where the
+    chapter analyses them next to its CPU data.
+    """
     p = check_probability(p, "p")
     n_classes = len(split.classes)
 
@@ -149,7 +155,7 @@ def train_models(
         model = MLP(28 * 28, hidden, n_classes, p)
         return model, torch.optim.Adam(model.parameters(), lr=lr)
 
-    return run_seeds(
+    runs = run_seeds(
         build,
         seeds,
         split.x_train,
@@ -158,7 +164,17 @@ def train_models(
         loss_fn=nn.CrossEntropyLoss(),
         epochs=epochs,
         batch_size=batch_size,
+        device=device,
     )
+    return _to_cpu(runs)
+
+
+def _to_cpu(runs: list[Run]) -> list[Run]:
+    """Move every run's model to the CPU (in place) and return ``runs``."""
+    for run in runs:
+        if run.model is not None:
+            run.model.cpu()
+    return runs
 
 
 @dataclass(frozen=True)
@@ -186,13 +202,27 @@ def predict(
     members: Sequence[nn.Module], x: torch.Tensor, passes: int, *, seed: int = 0
 ) -> Predictions:
     """Weight scaling and ``passes`` MC dropout passes of ``members[0]``, and every
-    member's weight-scaled prediction (the deep ensemble), on inputs ``x``."""
+    member's weight-scaled prediction (the deep ensemble), on inputs ``x``.
+
+    ``x`` is moved to each model's device; the predictions come back on ``x``'s.
+    """
     if not members:
         raise ValueError("members must hold at least one model")
-    ws = weight_scaled_predict(members[0], x)
-    mc = mc_samples_batched(members[0], x, passes, seed=seed, batch_size=1000)
-    ens = torch.stack([weight_scaled_predict(m, x) for m in members])
+    first = members[0]
+    xd = x.to(_device_of(first))
+    ws = weight_scaled_predict(first, xd).to(x.device)
+    mc = mc_samples_batched(first, xd, passes, seed=seed, batch_size=1000).to(x.device)
+    ens = torch.stack(
+        [weight_scaled_predict(m, x.to(_device_of(m))).to(x.device) for m in members]
+    )
     return Predictions(ws, mc, ens)
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    """The device of ``model``'s first parameter (the CPU for a model without any)."""
+    for prm in model.parameters():
+        return prm.device
+    return torch.device("cpu")
 
 
 METHODS = ("ws", "mc", "ens")
@@ -375,7 +405,7 @@ def ensemble_view_grid(
                 epochs=epochs,
                 batch_size=64,
             )
-            for k, run in enumerate(runs):
+            for k, run in enumerate(_to_cpu(runs)):
                 model = run.model
                 if model is None:  # pragma: no cover - run_seeds keeps models
                     raise RuntimeError("run_seeds dropped the model")
