@@ -4,11 +4,13 @@ import numpy as np
 import pytest
 import torch
 
+from dropout_lib.exercises._checking import CheckFailed
 from dropout_lib.exercises.d2l import check_constant_loss, check_dropout_layer
 from dropout_lib.studies.d2l import dropout_layer
 from dropout_lib.studies.d2l_pitfalls import (
     assert_checked_dropout,
     cpu_mask_dropout,
+    randn_mask_dropout,
 )
 
 
@@ -66,7 +68,8 @@ def _unscaled(X, p):
 @pytest.mark.parametrize(
     "fn, match",
     [
-        (assert_checked_dropout, "AssertionError"),
+        # under python -O the exhibit's assert is gone and p=-0.1 goes through
+        (assert_checked_dropout, "AssertionError" if __debug__ else "no error"),
         (_no_check, "no error was raised"),
         (cpu_mask_dropout, "device"),
         (_keep_prob_confused, "dropped"),
@@ -76,7 +79,7 @@ def _unscaled(X, p):
     ],
 )
 def test_wrong_dropout_layers_fail(fn, match):
-    with pytest.raises(AssertionError, match=match):
+    with pytest.raises(CheckFailed, match=match):
         check_dropout_layer(fn)
 
 
@@ -105,10 +108,35 @@ def test_reference_constant_loss_passes():
     ],
 )
 def test_wrong_constant_losses_fail(fn, match):
-    with pytest.raises(AssertionError, match=match):
+    with pytest.raises(CheckFailed, match=match):
         check_constant_loss(fn)
 
 
 def test_constant_loss_checker_type_error():
     with pytest.raises(TypeError):
         check_constant_loss(None)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda X, p: X,
+        lambda X, p: torch.zeros_like(X),
+        lambda X, p: None,
+    ],
+)
+def test_trivial_dropout_layers_fail_also_under_optimize(fn):
+    # checkers raise CheckFailed explicitly, so python -O cannot turn them into no-ops
+    with pytest.raises(CheckFailed):
+        check_dropout_layer(fn)
+
+
+def test_randn_mask_is_rejected_by_the_dropped_fraction():
+    with pytest.raises(CheckFailed, match="dropped"):
+        check_dropout_layer(randn_mask_dropout)
+
+
+@pytest.mark.parametrize("fn", [lambda labels, k: 0.0, lambda labels, k: None])
+def test_trivial_constant_losses_fail_also_under_optimize(fn):
+    with pytest.raises(CheckFailed):
+        check_constant_loss(fn)
