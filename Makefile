@@ -20,7 +20,7 @@ export MKL_CBWR := AVX2
 # The robustness pass re-executes every chapter on another code path (ATen's
 # unvectorised kernels; oneDNN and MKL on the machine's own best path) and lets
 # only the chapters' assertions decide.
-ROBUST_ENV := env ATEN_CPU_CAPABILITY=default -u ONEDNN_MAX_CPU_ISA -u MKL_CBWR
+ROBUST_ENV := env -u ONEDNN_MAX_CPU_ISA -u MKL_CBWR ATEN_CPU_CAPABILITY=default
 
 export KERAS_BACKEND := torch
 export PYTHONHASHSEED := 0
