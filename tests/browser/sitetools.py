@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "_ext"))
+from make_pdf import toc_pages as _toc_pages  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -47,21 +50,11 @@ def find_chromium() -> str | None:
 
 
 def toc_pages(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
-    """Every document in ``_toc.yml`` (root first, then reading order), no suffix."""
-    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
-    pages = [toc["root"]]
+    """Every document in ``_toc.yml`` (root first, then reading order), no suffix.
 
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                pages.append(str(entry["file"]))
-            walk(entry.get("sections"))
-            walk(entry.get("chapters"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return [p.removesuffix(".md").removesuffix(".ipynb") for p in pages]
+    The PDF builder reads the book in the same order, so both use one reader.
+    """
+    return _toc_pages(toc_path)
 
 
 def source_of(page: str) -> Path:
