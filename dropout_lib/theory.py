@@ -27,6 +27,7 @@ __all__ = [
     "linear_unit_moments",
     "monte_carlo_linear_unit",
     "monte_carlo_moments",
+    "sample_moments",
 ]
 
 Kind = Literal["inverted", "classic"]
@@ -54,10 +55,20 @@ class MonteCarloMoments(NamedTuple):
     n: int
 
 
-def _sample_moments(samples: np.ndarray) -> MonteCarloMoments:
-    """Moments over axis 0 of ``samples``, with standard errors (see
-    :class:`MonteCarloMoments`).
+def sample_moments(samples: np.ndarray) -> MonteCarloMoments:
+    """Sample mean and variance over axis 0 of ``samples``, with standard errors.
+
+    With :math:`n` draws, :math:`\\bar x = \\frac1n\\sum_i x_i`,
+    :math:`s^2 = \\frac{1}{n-1}\\sum_i (x_i - \\bar x)^2`, ``se_mean`` =
+    :math:`s/\\sqrt n` and ``se_var`` = :math:`\\sqrt{(\\hat\\mu_4 - s^4)/n}` (see
+    :class:`MonteCarloMoments`). Raises ``ValueError`` for fewer than two draws.
     """
+    samples = check_real_array(samples, "samples")
+    if samples.ndim == 0 or samples.shape[0] < 2:
+        raise ValueError(
+            "samples must hold at least 2 draws along axis 0; "
+            f"got shape {samples.shape}"
+        )
     n = samples.shape[0]
     mean = samples.mean(axis=0)
     centred = samples - mean
@@ -105,7 +116,7 @@ def monte_carlo_moments(
     tiled = np.broadcast_to(h, (int(n),) + h.shape)
     fn = dropout if kind == "inverted" else classic_dropout
     samples = fn(tiled, p, rng=gen)
-    return _sample_moments(samples)
+    return sample_moments(samples)
 
 
 def _check_unit(w, h) -> tuple[np.ndarray, np.ndarray]:
@@ -163,4 +174,4 @@ def monte_carlo_linear_unit(
     gen = as_generator(rng)
     fn = dropout if kind == "inverted" else classic_dropout
     samples = fn(np.broadcast_to(h, (int(n),) + h.shape), p, rng=gen) @ w
-    return _sample_moments(samples)
+    return sample_moments(samples)

@@ -198,3 +198,18 @@ def test_linear_unit_inputs_not_mutated():
     linear_unit_moments(w, h, 0.5)
     np.testing.assert_array_equal(w, [1.0, 2.0])
     np.testing.assert_array_equal(h, [3.0, 4.0])
+
+
+def test_sample_moments_is_public_and_rejects_one_draw():
+    import numpy as np
+
+    from dropout_lib.theory import sample_moments
+
+    draws = np.random.default_rng(0).normal(size=(4000, 3))
+    mom = sample_moments(draws)
+    np.testing.assert_allclose(mom.var, draws.var(axis=0, ddof=1))
+    np.testing.assert_allclose(mom.se_mean, np.sqrt(mom.var / 4000))
+    with pytest.raises(ValueError, match="at least 2 draws"):
+        sample_moments(np.ones((1, 3)))
+    with pytest.raises(TypeError, match="samples"):
+        sample_moments(np.array(["a", "b"]))
