@@ -110,3 +110,20 @@ def test_the_check_sees_numbers_and_skips_glue_code_and_citations() -> None:
     )
     assert _prose_numbers(text) == {"0.875"}
     assert "0.5" in _forms("0.50") and ".5" in _forms("0.5")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_glued_numbers_are_plain_python_numbers(path: Path) -> None:
+    """A glued ``np.float64`` is stored as ``np.float64(0.8)`` and MyST-NB cannot format
+    it (``{glue:text}`x:.3f``), so the number silently vanishes from the page."""
+    nb = json.loads(path.read_text())
+    bad = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            text = data.get("application/papermill.record/text/plain")
+            if text is not None:
+                value = "".join(text) if isinstance(text, list) else text
+                if value.startswith(("np.", "array(", "tensor(")):
+                    bad.append(value[:40])
+    assert not bad, f"{path.name}: glue plain numbers (float(x), int(x)); got {bad}"
