@@ -36,6 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as _st
 
+from .validation import check_int
+
 __all__ = [
     "Equivalence",
     "MIN_SEEDS",
@@ -285,8 +287,7 @@ def power_paired(effect: float, sd: float, n: int, level: float = 0.95) -> float
     Use it to choose the number of seeds before running an experiment.
     """
     level = _level(level)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2; got n={n!r}")
+    n = check_int(n, "n", 2)
     if not (math.isfinite(sd) and sd > 0):
         raise ValueError(f"sd must be a positive finite number; got sd={sd!r}")
     t = float(_st.t.ppf(0.5 + level / 2, n - 1))

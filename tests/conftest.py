@@ -6,6 +6,6 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
-import torch  # noqa: E402
+import torch
 
 torch.set_num_threads(1)

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sitetools import (  # noqa: E402 - helpers shared with test_site.py
+from sitetools import (
     CHROMIUM_ARGS,
     ROOT,
     find_chromium,
@@ -32,7 +32,7 @@ SCREENSHOTS = SITE.parent / "screenshots"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - signature fixed by the base class
+    def log_message(self, format, *args):
         pass
 
 

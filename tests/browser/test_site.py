@@ -27,7 +27,7 @@ import pytest
 from sitetools import ROOT, repository_config, source_of, toc_pages
 
 sys.path.insert(0, str(ROOT / "_ext"))
-from course_meta import KEY_PACKAGES, pinned_versions  # noqa: E402
+from course_meta import KEY_PACKAGES, pinned_versions
 
 PAGES = toc_pages()
 # Text the reader sees, minus code: raw TeX left here means MathJax did not typeset it.
@@ -156,7 +156,7 @@ class _Anchors(HTMLParser):
 
 def fetch(url: str) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - 127.0.0.1 only
+        with urllib.request.urlopen(url, timeout=30) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, b""
