@@ -1,23 +1,23 @@
 """Measurements for dropout in convolutional networks: correlated feature maps and BN's
 variance shift.
 
-* :func:`neighbour_correlation`: how alike two neighbouring positions of a feature map
+* `neighbour_correlation`: how alike two neighbouring positions of a feature map
 are,
   which is why element-wise dropout barely removes information from a conv layer.
-* :func:`variance_shift` and :func:`conv_variance_shift`: the variance a dropout layer
+* `variance_shift` and `conv_variance_shift`: the variance a dropout layer
 adds in
   training, which a later BatchNorm layer learns and then misses at inference (Li et
   al. 2019).
-* :func:`conv_variance_terms`: a convolution's output variance split into the
+* `conv_variance_terms`: a convolution's output variance split into the
   per-input terms and the covariances between inputs (why the shift shrinks there).
-* :func:`bn_input_variance`: the variance of every BatchNorm layer's input, measured in
+* `bn_input_variance`: the variance of every BatchNorm layer's input, measured in
 training
   and in inference mode, next to the running variance BN uses at inference.
-* :func:`recalibrate_bn`: a copy of a network whose BN statistics are re-estimated with
+* `recalibrate_bn`: a copy of a network whose BN statistics are re-estimated with
 dropout off.
-* :func:`layer_output`: the output of one sub-module, captured with a forward hook.
+* `layer_output`: the output of one sub-module, captured with a forward hook.
 
-Notation: ``p`` is the drop probability, :math:`q = 1 - p` the keep probability.
+Notation: `p` is the drop probability, q = 1 − p the keep probability.
 """
 
 from __future__ import annotations
@@ -60,23 +60,20 @@ def _check_batch_size(batch_size: Any) -> int:
 
 
 def neighbour_correlation(maps: Any, offset: int = 1) -> np.ndarray:
-    """Per-channel Pearson correlation between positions ``offset`` pixels apart in a
+    """Per-channel Pearson correlation between positions `offset` pixels apart in a
     feature map.
 
-    For maps :math:`h` of shape ``(N, C, H, W)`` and a channel :math:`c`, collect every
-    pair
-    :math:`(h_{n c i j}, h_{n c i, j+d})` (horizontal neighbours) and
-    :math:`(h_{n c i j}, h_{n c, i+d, j})` (vertical neighbours), :math:`d` =
-    ``offset``, over all
-    samples :math:`n` and positions, and return their sample correlation
+    For maps h of shape `(N, C, H, W)` and a channel c, collect every pair
+    (h_(n c i j), h_(n c i, j+d)) (horizontal neighbours) and
+    (h_(n c i j), h_(n c, i+d, j)) (vertical neighbours), d = `offset`, over all
+    samples n and positions, and return their sample correlation (a, b running over
+    the pairs):
 
-    .. math:: \\rho_c = \\frac{\\sum (a - \\bar a)(b - \\bar b)}
-                             {\\sqrt{\\sum (a - \\bar a)^2 \\sum (b - \\bar b)^2}}.
+        ρ_c = Σ (a − ā)(b − b̄) / √( Σ (a − ā)² · Σ (b − b̄)² ).
 
-    A channel that is constant over those pairs (a dead ReLU unit) has no correlation:
-    its entry
-    is NaN, so average with ``numpy.nanmean``. ``maps`` (a tensor or array) is not
-    modified.
+    A channel that is constant over those pairs (a dead ReLU unit) has no
+    correlation: its entry is NaN, so average with `numpy.nanmean`. `maps` (a tensor
+    or array) is not modified.
     """
     offset = check_int(offset, "offset", 1)
     if isinstance(maps, torch.Tensor):
@@ -107,20 +104,20 @@ def neighbour_correlation(maps: Any, offset: int = 1) -> np.ndarray:
 
 
 def fill_from_neighbours(maps: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-    """Replace every dropped entry of ``maps`` by the mean of its kept 4-neighbours in
+    """Replace every dropped entry of `maps` by the mean of its kept 4-neighbours in
     the same map.
 
-    ``maps`` has shape ``(N, C, H, W)`` and ``keep`` is a bool tensor that broadcasts
+    `maps` has shape `(N, C, H, W)` and `keep` is a bool tensor that broadcasts
     to it
-    (``True`` = kept). Kept entries are returned unchanged; a dropped entry with no kept
+    (`True` = kept). Kept entries are returned unchanged; a dropped entry with no kept
     neighbour (up, down, left, right) becomes 0. This is the simplest guess a next
     layer could
     make about a dropped activation from the ones around it: when neighbours are
     strongly
     correlated the guess is good, which is why element-wise dropout removes little
     information
-    from a feature map, while a dropped whole channel (``keep`` of shape ``(N, C, 1,
-    1)``)
+    from a feature map, while a dropped whole channel (`keep` of shape `(N, C, 1,
+    1)`)
     leaves no neighbour to guess from. Inputs are not modified.
     """
     maps = check_tensor(maps, "maps")
@@ -156,21 +153,15 @@ def fill_from_neighbours(maps: torch.Tensor, keep: torch.Tensor) -> torch.Tensor
 def variance_shift(mean: Any, var: Any, p: float) -> tuple[np.ndarray, np.ndarray]:
     """Variance of an inverted-dropout output in training and at inference.
 
-    Let the activation :math:`x` have mean :math:`c` and variance :math:`v` (over the
-    data) and
-    :math:`X = a x / q` with an independent mask :math:`a \\sim
-    \\mathrm{Bernoulli}(q)`. Then
-    :math:`\\mathbb{E}[X] = c` and :math:`\\mathbb{E}[X^2] =
-    \\mathbb{E}[a^2]\\,\\mathbb{E}[x^2] / q^2
-    = (c^2 + v)/q`, so
+    Let the activation x have mean c and variance v (over the data) and X = a x / q
+    with an independent mask a ~ Bernoulli(q). Then E[X] = c and
+    E[X²] = E[a²] E[x²] / q² = (c² + v)/q, so:
 
-    .. math:: \\operatorname{Var}_{\\text{train}}[X] = \\frac{c^2 + v}{q} - c^2, \\qquad
-              \\operatorname{Var}_{\\text{test}}[X] = v,
+        Var_train[X] = (c² + v)/q − c²,    Var_test[X] = v,
 
-    because dropout is the identity at inference. The difference
-    :math:`(c^2 + v)\\,p/q` is never negative. Returns ``(var_train, var_test)`` as
-    float64 arrays
-    broadcast from ``mean`` and ``var``; ``p`` must be below 1.
+    because dropout is the identity at inference. The difference (c² + v) p/q is
+    never negative. Returns `(var_train, var_test)` as float64 arrays broadcast
+    from `mean` and `var`; `p` must be below 1.
     """
     p = check_probability(p, "p")
     if p == 1.0:
@@ -190,25 +181,19 @@ def variance_shift(mean: Any, var: Any, p: float) -> tuple[np.ndarray, np.ndarra
 def conv_variance_shift(
     x: torch.Tensor, weight: torch.Tensor, p: float, padding: int = 0
 ) -> np.ndarray:
-    """Extra variance, per output channel, that element-wise dropout on ``x`` adds
+    """Extra variance, per output channel, that element-wise dropout on `x` adds
     after a convolution.
 
-    For :math:`y = w * \\operatorname{dropout}(x)` (one output position is
-    :math:`y = \\sum_i w_i a_i x_i / q + b`), independent masks give
-    :math:`\\operatorname{Var}_a[y \\mid x] = \\frac{p}{q} \\sum_i w_i^2 x_i^2`, and by
-    the law of total
-    variance, over samples, positions and masks,
+    For y = w * dropout(x) (one output position is y = Σᵢ wᵢ aᵢ xᵢ / q + b),
+    independent masks give Varₐ[y | x] = (p/q) Σᵢ wᵢ² xᵢ², and by the law of total
+    variance, over samples, positions and masks:
 
-    .. math:: \\operatorname{Var}_{\\text{train}}[y] -
-    \\operatorname{Var}_{\\text{test}}[y]
-              = \\frac{p}{q}\\, \\overline{(w^2 * x^2)},
+        Var_train[y] − Var_test[y] = (p/q) · mean(w² * x²),
 
-    the mean over samples and positions of the convolution of :math:`x^2` with the
-    squared
-    kernel. This holds whatever the correlations between the entries of ``x``. ``x``
-    has shape
-    ``(N, C_in, H, W)`` and ``weight`` ``(C_out, C_in, k, k)`` (stride 1); returns
-    shape ``(C_out,)``.
+    where mean(w² * x²) is the mean over samples and positions of the convolution of
+    x² with the squared kernel. This holds whatever the correlations between the
+    entries of `x`. `x` has shape `(N, C_in, H, W)` and `weight`
+    `(C_out, C_in, k, k)` (stride 1); returns shape `(C_out,)`.
     """
     p = check_probability(p, "p")
     if p == 1.0:
@@ -226,14 +211,14 @@ def conv_variance_shift(
 
 
 class ConvVarianceTerms(NamedTuple):
-    """Per output channel of a convolution (float64 arrays of shape ``(C_out,)``).
+    """Per output channel of a convolution (float64 arrays of shape `(C_out,)`).
 
-    ``total``: :math:`\\operatorname{Var}[y] = w^\\top \\Sigma w`; ``own``: the
-    per-input terms :math:`\\sum_i w_i^2 \\Sigma_{ii}`; ``cross``: the
-    covariance terms :math:`\\sum_{i \\ne j} w_i w_j \\Sigma_{ij}` (so
-    ``total = own + cross``); ``shift``: the extra training-time variance of
-    element-wise dropout on the input, :math:`\\frac{p}{q} \\sum_i w_i^2
-    \\mathbb{E}[x_i^2]`.
+    `total`: Var[y] = wᵀ Σ w; `own`: the
+    per-input terms Σᵢ wᵢ² Σᵢᵢ; `cross`: the
+    covariance terms Σ_(i ≠ j) wᵢ wⱼ Σᵢⱼ (so
+    `total = own + cross`); `shift`: the extra training-time variance of
+    element-wise dropout on the input, (p/q) Σᵢ wᵢ²
+    E[xᵢ²].
     """
 
     total: np.ndarray
@@ -245,25 +230,22 @@ class ConvVarianceTerms(NamedTuple):
 def conv_variance_terms(
     x: torch.Tensor, weight: torch.Tensor, p: float, padding: int = 0
 ) -> ConvVarianceTerms:
-    """Split the inference-time variance of ``y = conv(x, weight)`` into own and cross
+    """Split the inference-time variance of `y = conv(x, weight)` into own and cross
     terms.
 
-    One output position is :math:`y = \\sum_i w_i x_i` over the
-    :math:`K = C_{\\text{in}} k^2` inputs of its receptive field. With
-    :math:`\\Sigma` the covariance matrix of those inputs over samples and
-    positions (from ``unfold``),
+    One output position is y = Σᵢ wᵢ xᵢ over the K = C_in k² inputs of its
+    receptive field. With Σ the covariance matrix of those inputs over samples and
+    positions (from `unfold`):
 
-    .. math:: \\operatorname{Var}[y] = \\underbrace{\\sum_i w_i^2
-    \\Sigma_{ii}}_{\\text{own}}
-              + \\underbrace{\\sum_{i \\ne j} w_i w_j \\Sigma_{ij}}_{\\text{cross}},
+        Var[y] = own + cross,    own = Σᵢ wᵢ² Σᵢᵢ,    cross = Σ_(i ≠ j) wᵢ wⱼ Σᵢⱼ,
 
     while element-wise dropout (independent masks) adds only
-    :math:`\\frac{p}{q} \\sum_i w_i^2 \\mathbb{E}[x_i^2]` in training (see
-    :func:`conv_variance_shift`). The train/test variance ratio is
-    :math:`1 + \\text{shift}/(\\text{own} + \\text{cross})`: positive
+    (p/q) Σᵢ wᵢ² E[xᵢ²] in training (see
+    `conv_variance_shift`). The train/test variance ratio is
+    1 + shift/(own + cross): positive
     covariances between inputs enlarge the denominator and so shrink the ratio;
-    with uncorrelated inputs it would be :math:`1 + \\text{shift}/\\text{own}`.
-    ``x`` is ``(N, C_in, H, W)``, ``weight`` ``(C_out, C_in, k, k)``, stride 1;
+    with uncorrelated inputs it would be 1 + shift/own.
+    `x` is `(N, C_in, H, W)`, `weight` `(C_out, C_in, k, k)`, stride 1;
     computed in float64.
     """
     p = check_probability(p, "p")
@@ -300,9 +282,9 @@ def conv_variance_terms(
 def layer_output(
     model: nn.Module, module: nn.Module, x: torch.Tensor, *, training: bool = False
 ) -> torch.Tensor:
-    """The output of ``module`` (a sub-module of ``model``) when ``model(x)`` runs.
+    """The output of `module` (a sub-module of `model`) when `model(x)` runs.
 
-    Runs in eval mode unless ``training=True``; the model's mode is restored afterwards
+    Runs in eval mode unless `training=True`; the model's mode is restored afterwards
     and
     nothing else about it changes (in training mode BN's running statistics would move,
     so that
@@ -333,12 +315,12 @@ def layer_output(
 
 class BNVariance(NamedTuple):
     """Per-channel statistics of one BatchNorm layer's input (float64 arrays of shape
-    ``(C,)``).
+    `(C,)`).
 
-    ``train_var``: variance of the input with the network in training mode (dropout on);
-    ``eval_var``: the same in inference mode (dropout off); ``running_var``: the
+    `train_var`: variance of the input with the network in training mode (dropout on);
+    `eval_var`: the same in inference mode (dropout off); `running_var`: the
     estimate BN
-    divides by at inference. ``train_mean`` and ``eval_mean`` are the matching means.
+    divides by at inference. `train_mean` and `eval_mean` are the matching means.
     """
 
     name: str
@@ -402,15 +384,15 @@ def bn_input_variance(
     """Mean and variance of every BatchNorm layer's input, in training and in inference
     mode.
 
-    The statistics are taken per channel over samples and positions of ``x``, fed in
+    The statistics are taken per channel over samples and positions of `x`, fed in
     batches of
-    ``batch_size``. In training mode dropout draws masks from torch's global generator
+    `batch_size`. In training mode dropout draws masks from torch's global generator
     and BN
     normalises with batch statistics, exactly as during training. The passes run on a
     deep copy,
-    so ``model`` (its mode and its running statistics) is left as it was. Li et al.
+    so `model` (its mode and its running statistics) is left as it was. Li et al.
     (2019) call
-    the gap between ``train_var`` (which ``running_var`` has tracked) and ``eval_var``
+    the gap between `train_var` (which `running_var` has tracked) and `eval_var`
     the
     *variance shift*.
     """
@@ -442,15 +424,15 @@ def bn_input_variance(
 def recalibrate_bn(
     model: nn.Module, x: torch.Tensor, batch_size: int = 256
 ) -> nn.Module:
-    """A copy of ``model`` whose BatchNorm running statistics are re-estimated with
+    """A copy of `model` whose BatchNorm running statistics are re-estimated with
     dropout off.
 
     Every dropout layer stays in eval mode (the identity) while each BN layer, in
     training mode
-    with ``momentum=None``, re-accumulates the cumulative average of its batch means and
-    (unbiased) batch variances over ``x``. The result is in eval mode; its weights are
+    with `momentum=None`, re-accumulates the cumulative average of its batch means and
+    (unbiased) batch variances over `x`. The result is in eval mode; its weights are
     those of
-    ``model``, which is not changed. This removes the variance shift of dropout placed
+    `model`, which is not changed. This removes the variance shift of dropout placed
     before
     BN: the statistics now describe the inputs BN actually sees at inference.
     """

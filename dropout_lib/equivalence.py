@@ -1,23 +1,23 @@
 """Classic and inverted dropout trained side by side: when are they the same algorithm?
 
-Two one-hidden-layer networks share the first layer :math:`(U, b)` and the output
-bias :math:`c`, and differ only in the dropped layer's scaling and in the weights
+Two one-hidden-layer networks share the first layer (U, b) and the output
+bias c, and differ only in the dropped layer's scaling and in the weights
 that read it:
 
-* classic:  training :math:`z = V (m \\odot a) + c`, test :math:`z = q V a + c`;
-* inverted: training :math:`z = W (m \\odot a) / q + c`, test :math:`z = W a + c`;
+* classic:  training z = V (m ⊙ a) + c, test z = q V a + c;
+* inverted: training z = W (m ⊙ a) / q + c, test z = W a + c;
 
-with :math:`a = \\mathrm{ReLU}(U x + b)`, mask :math:`m_i \\sim \\mathrm{Bernoulli}(q)`
-and :math:`q = 1 - p`. With :math:`W = q V` both compute the same function (in
-training, for the same mask, and at test), and :math:`\\partial L / \\partial V =
-q\\, \\partial L / \\partial W` while :math:`U, b, c` get identical gradients. Hence
-the trajectories coincide when the classic net's ``V`` uses the learning rate
-:math:`\\eta_V = \\eta_W / q^2` (SGD, SGD with momentum) or :math:`\\eta_W / q`
-(Adam, RMSProp and Adagrad with :math:`\\epsilon \\to 0`; exactly with
-:math:`\\epsilon_V = q\\,\\epsilon_W`), with an L2 coefficient
-:math:`\\lambda_V = q^2 \\lambda_W` added to the loss, or a decoupled (AdamW)
-decay :math:`\\lambda_V = q\\,\\lambda_W`.
-:func:`side_by_side` trains both nets on the same batches with the same masks and
+with a = ReLU(U x + b), mask mᵢ ~ Bernoulli(q)
+and q = 1 − p. With W = q V both compute the same function (in
+training, for the same mask, and at test), and ∂L/∂V =
+q ∂L/∂W while U, b, c get identical gradients. Hence
+the trajectories coincide when the classic net's `V` uses the learning rate
+η_V = η_W / q² (SGD, SGD with momentum) or η_W / q
+(Adam, RMSProp and Adagrad with ε → 0; exactly with
+ε_V = q ε_W), with an L2 coefficient
+λ_V = q² λ_W added to the loss, or a decoupled (AdamW)
+decay λ_V = q λ_W.
+`side_by_side` trains both nets on the same batches with the same masks and
 records how far apart they are.
 """
 
@@ -55,15 +55,15 @@ def _check_optimizer(optimizer: str) -> None:
 
 
 def next_layer_lr_scale(p: float, optimizer: Optimizer) -> float:
-    """The factor :math:`\\eta_V / \\eta_W` that makes classic training track inverted
+    """The factor η_V / η_W that makes classic training track inverted
     training.
 
-    :math:`1/q^2` for ``"sgd"`` and ``"momentum"`` (the update is linear in the
-    gradient, which shrinks by :math:`q`, and the weights themselves differ by
-    :math:`q`); :math:`1/q` for ``"adam"``, ``"rmsprop"`` and ``"adagrad"`` (their
-    steps are invariant to the gradient's scale as :math:`\\epsilon \\to 0`, so only
-    the weights' factor :math:`q` remains).
-    Raises ``ValueError`` for :math:`p = 1`, where nothing is kept and no factor exists.
+    1/q² for `"sgd"` and `"momentum"` (the update is linear in the
+    gradient, which shrinks by q, and the weights themselves differ by
+    q); 1/q for `"adam"`, `"rmsprop"` and `"adagrad"` (their
+    steps are invariant to the gradient's scale as ε → 0, so only
+    the weights' factor q remains).
+    Raises `ValueError` for p = 1, where nothing is kept and no factor exists.
     """
     p = check_probability(p, "p")
     _check_optimizer(optimizer)
@@ -77,15 +77,15 @@ def next_layer_lr_scale(p: float, optimizer: Optimizer) -> float:
 
 
 def next_layer_decay_scale(p: float, decay: Decay = "coupled") -> float:
-    """The factor :math:`\\lambda_V / \\lambda_W` for the weight decay of the classic
-    net's ``V``.
+    """The factor λ_V / λ_W for the weight decay of the classic
+    net's `V`.
 
-    ``"coupled"`` (an L2 term :math:`\\frac{\\lambda}{2}\\lVert\\cdot\\rVert^2` in the
-    loss, any optimizer): :math:`q^2`, because :math:`\\frac{\\lambda_V}{2}\\lVert V
-    \\rVert^2 = \\frac{\\lambda_V}{2 q^2}\\lVert W \\rVert^2` must be the same penalty.
-    ``"decoupled"`` (AdamW, :math:`V \\leftarrow V - \\eta_V \\lambda_V V` beside the
-    Adam step, with :math:`\\eta_V = \\eta_W / q`): :math:`q`, because the shrink
-    factors :math:`1 - \\eta\\lambda` of the two nets must agree.
+    `"coupled"` (an L2 term (λ/2) ‖·‖² in the
+    loss, any optimizer): q², because (λ_V/2) ‖V‖²
+    = (λ_V/(2 q²)) ‖W‖² must be the same penalty.
+    `"decoupled"` (AdamW, V ← V − η_V λ_V V beside the
+    Adam step, with η_V = η_W / q): q, because the shrink
+    factors 1 − ηλ of the two nets must agree.
     """
     p = check_probability(p, "p")
     if decay not in ("coupled", "decoupled"):
@@ -98,15 +98,15 @@ def next_layer_decay_scale(p: float, decay: Decay = "coupled") -> float:
 
 @dataclass(frozen=True)
 class EquivalenceRun:
-    """What :func:`side_by_side` measured.
+    """What `side_by_side` measured.
 
-    ``max_param_diff[t]`` is, after ``t`` steps, the largest absolute difference
+    `max_param_diff[t]` is, after `t` steps, the largest absolute difference
     between the inverted net's parameters and the classic net's parameters mapped
-    to the inverted parametrisation (:math:`U, b, c` unchanged, :math:`V \\mapsto qV`).
-    ``max_train_output_diff[t]`` compares the two nets' training-mode outputs on
-    step ``t``'s batch and mask (before the update); ``max_test_output_diff``
+    to the inverted parametrisation (U, b, c unchanged, V ↦ qV).
+    `max_train_output_diff[t]` compares the two nets' training-mode outputs on
+    step `t`'s batch and mask (before the update); `max_test_output_diff`
     compares the test-mode outputs on the whole data set after the last step.
-    ``loss_inverted[t]`` is the inverted net's training loss on step ``t``.
+    `loss_inverted[t]` is the inverted net's training loss on step `t`.
     """
 
     max_param_diff: np.ndarray
@@ -147,22 +147,22 @@ def side_by_side(
 ) -> EquivalenceRun:
     """Train a classic-dropout net and an inverted-dropout net in lock step (float64).
 
-    Both start from the same draw, mapped so that :math:`W_0 = q V_0`; each step
+    Both start from the same draw, mapped so that W₀ = q V₀; each step
     uses the same mini-batch and the same dropout mask in both. The inverted net's
-    parameters all use learning rate ``lr``, as do the classic net's :math:`U, b, c`;
-    the classic net's :math:`V` uses ``lr * lr_scale`` (default: the theorem's
-    :func:`next_layer_lr_scale`; pass ``lr_scale=1.0`` for equal rates). L2
-    ``weight_decay`` :math:`\\lambda` is added to the gradients (``torch.optim``'s
-    coupled form, ``decay="coupled"``) of every weight, or, with
-    ``decay="decoupled"`` and ``optimizer="adam"``, applied as AdamW's decoupled
-    shrink; the classic :math:`V` gets ``decay_scale`` times :math:`\\lambda`
-    (default :func:`next_layer_decay_scale`: :math:`q^2` coupled, :math:`q`
-    decoupled). For the adaptive optimizers (:data:`ADAPTIVE`), ``scale_eps=True``
-    gives the classic :math:`V` the :math:`\\epsilon` value :math:`q \\epsilon`,
-    which makes the correspondence exact; with ``scale_eps=False`` it holds only
-    up to terms of order :math:`\\epsilon`.
+    parameters all use learning rate `lr`, as do the classic net's U, b, c;
+    the classic net's V uses `lr * lr_scale` (default: the theorem's
+    `next_layer_lr_scale`; pass `lr_scale=1.0` for equal rates). L2
+    `weight_decay` λ is added to the gradients (`torch.optim`'s
+    coupled form, `decay="coupled"`) of every weight, or, with
+    `decay="decoupled"` and `optimizer="adam"`, applied as AdamW's decoupled
+    shrink; the classic V gets `decay_scale` times λ
+    (default `next_layer_decay_scale`: q² coupled, q
+    decoupled). For the adaptive optimizers (`ADAPTIVE`), `scale_eps=True`
+    gives the classic V the ε value q ε,
+    which makes the correspondence exact; with `scale_eps=False` it holds only
+    up to terms of order ε.
 
-    Returns an :class:`EquivalenceRun` with one entry per step (``steps + 1``
+    Returns an `EquivalenceRun` with one entry per step (`steps + 1`
     parameter differences, counting the start).
     """
     p = check_probability(p, "p")

@@ -1,18 +1,18 @@
 """Inference with a dropout network: weight scaling versus Monte Carlo averaging.
 
-A network trained with dropout defines an ensemble of :math:`2^n` thinned networks.
+A network trained with dropout defines an ensemble of 2ⁿ thinned networks.
 Two ways to predict with it:
 
 * **weight scaling** (Hinton et al. 2012): one deterministic pass with every unit
-  kept and the outgoing weights scaled by :math:`q` (with inverted dropout that is
-  simply ``model.eval()``);
+  kept and the outgoing weights scaled by q (with inverted dropout that is
+  simply `model.eval()`);
 * **Monte Carlo averaging** (Srivastava et al. 2014, sec. 7.5): keep dropout on,
-  run :math:`k` passes with independent masks and average the predicted
+  run k passes with independent masks and average the predicted
   probabilities,
-  :math:`\\hat{y}_k = \\frac{1}{k}\\sum_{j=1}^{k} \\mathrm{softmax}(f(x; m^{(j)}))`.
+  ŷₖ = (1/k) Σⱼ₌₁ᵏ softmax(f(x; m⁽ʲ⁾)).
 
 The two agree exactly only when everything after the dropped layer is linear (the
-expectation argument); :func:`mc_curve` measures the gap as :math:`k` grows.
+expectation argument); `mc_curve` measures the gap as k grows.
 """
 
 from __future__ import annotations
@@ -72,12 +72,12 @@ def mc_samples(
     seed: int | None = None,
     output: Output = "probs",
 ) -> torch.Tensor:
-    """``k`` stochastic passes with dropout on, shape ``[k, *model(x).shape]``.
+    """`k` stochastic passes with dropout on, shape `[k, *model(x).shape]`.
 
-    With ``seed`` given, the passes draw from PyTorch's global generator inside
-    :func:`torch.random.fork_rng` seeded with ``seed``, so the result is
+    With `seed` given, the passes draw from PyTorch's global generator inside
+    `torch.random.fork_rng` seeded with `seed`, so the result is
     reproducible and the caller's random state is left untouched. (Dropout layers
-    constructed with their own ``generator`` draw from it instead.)
+    constructed with their own `generator` draw from it instead.)
     """
     check_module(model)
     check_tensor(x)
@@ -101,11 +101,11 @@ def mc_predict(
     seed: int | None = None,
     output: Output = "probs",
 ) -> torch.Tensor:
-    """Monte Carlo average of ``k`` dropout passes,
-    :math:`\\frac{1}{k}\\sum_j \\mathrm{softmax}(f(x; m^{(j)}))`.
+    """Monte Carlo average of `k` dropout passes,
+    (1/k) Σⱼ softmax(f(x; m⁽ʲ⁾)).
 
-    ``output="logits"`` averages the raw outputs instead. See :func:`mc_samples`
-    for ``seed``.
+    `output="logits"` averages the raw outputs instead. See `mc_samples`
+    for `seed`.
     """
     return mc_samples(model, x, k, seed=seed, output=output).mean(dim=0)
 
@@ -114,12 +114,12 @@ def mc_predict(
 def next_layer_inputs(
     model: nn.Module, x: torch.Tensor, *, training: bool
 ) -> list[torch.Tensor]:
-    """The input of every ``nn.Linear`` but the first: what each later layer sees.
+    """The input of every `nn.Linear` but the first: what each later layer sees.
 
-    In an :class:`~dropout_lib.models.MLP` these are the hidden activations after
-    dropout when ``training=True`` (one sampled mask) and without dropout when
-    ``training=False``. Only the dropout layers are switched on in training mode
-    (see :func:`dropout_active`); the model's modes are restored afterwards.
+    In an `dropout_lib.models.MLP` these are the hidden activations after
+    dropout when `training=True` (one sampled mask) and without dropout when
+    `training=False`. Only the dropout layers are switched on in training mode
+    (see `dropout_active`); the model's modes are restored afterwards.
     """
     check_module(model)
     check_tensor(x)
@@ -148,14 +148,14 @@ def next_layer_inputs(
 
 
 class McCurve(NamedTuple):
-    """Monte Carlo averaging measured against weight scaling, one entry per ``k``.
+    """Monte Carlo averaging measured against weight scaling, one entry per `k`.
 
-    ``error[i]``: mean test error of the :math:`k_i`-pass average over ``repeats``
-    independent runs (``error_std[i]`` their standard deviation);
-    ``distance[i]``: mean over examples of the total-variation distance
-    :math:`\\tfrac12 \\lVert \\hat{y}_k - \\hat{y}_{\\mathrm{ws}} \\rVert_1`, averaged
+    `error[i]`: mean test error of the kᵢ-pass average over `repeats`
+    independent runs (`error_std[i]` their standard deviation);
+    `distance[i]`: mean over examples of the total-variation distance
+    (1/2) ‖ŷₖ − ŷ_ws‖₁, averaged
     over repeats;
-    ``ws_error``: test error of weight scaling.
+    `ws_error`: test error of weight scaling.
     """
 
     ks: np.ndarray
@@ -175,12 +175,12 @@ def mc_curve(
     repeats: int = 1,
     seed: int = 0,
 ) -> McCurve:
-    """Test error and distance to weight scaling of the ``k``-pass Monte Carlo
-    average, for each ``k``.
+    """Test error and distance to weight scaling of the `k`-pass Monte Carlo
+    average, for each `k`.
 
-    One run draws ``max(ks)`` passes and reads every :math:`k` off the running
+    One run draws `max(ks)` passes and reads every k off the running
     mean, so the curve of one run is nested (as in Srivastava et al.'s Figure 11);
-    ``repeats`` independent runs (seeds ``seed, seed + 1, ...``) are averaged.
+    `repeats` independent runs (seeds `seed, seed + 1, ...`) are averaged.
     """
     check_module(model)
     check_tensor(x)

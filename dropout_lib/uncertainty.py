@@ -1,15 +1,15 @@
 """Predictive uncertainty from stochastic passes: entropies, calibration, detection.
 
-A classifier evaluated :math:`T` times with dropout on (Monte Carlo dropout,
-Gal and Ghahramani 2016), or by :math:`T` members of an ensemble, gives class
-probabilities :math:`p_t(c \\mid x)`, :math:`t = 1, \\dots, T`. This module
-turns such samples, stored as a tensor ``samples[t, n, c]``, into
+A classifier evaluated T times with dropout on (Monte Carlo dropout,
+Gal and Ghahramani 2016), or by T members of an ensemble, gives class
+probabilities pₜ(c | x), t = 1, …, T. This module
+turns such samples, stored as a tensor `samples[t, n, c]`, into
 
-* the **predictive mean** :math:`\\bar p(c \\mid x) = \\frac1T \\sum_t p_t(c \\mid x)`;
-* the **predictive entropy** :math:`H[\\bar p]`, the total uncertainty;
-* the **expected entropy** :math:`\\frac1T\\sum_t H[p_t]`, the part every pass
+* the **predictive mean** p̄(c | x) = (1/T) Σₜ pₜ(c | x);
+* the **predictive entropy** H[p̄], the total uncertainty;
+* the **expected entropy** (1/T) Σₜ H[pₜ], the part every pass
   agrees is there (aleatoric);
-* the **mutual information** :math:`I = H[\\bar p] - \\frac1T \\sum_t H[p_t] \\ge 0`
+* the **mutual information** I = H[p̄] − (1/T) Σₜ H[pₜ] ≥ 0
   between the prediction and the sampled network (epistemic; the BALD score
   of Houlsby et al. 2011), which is 0 exactly when all passes agree;
 
@@ -18,9 +18,9 @@ Brier score and the expected calibration error (ECE, with the equal-width
 confidence bins of Guo et al. 2017), and an out-of-distribution score with the
 area under the ROC curve.
 
-Probabilities and labels may be ``torch.Tensor`` or NumPy arrays; every
+Probabilities and labels may be `torch.Tensor` or NumPy arrays; every
 computation is done in float64 on the input's device, and inputs are never
-modified. Entropies use the natural logarithm (nats) with :math:`0 \\log 0 = 0`.
+modified. Entropies use the natural logarithm (nats) with 0 log 0 = 0.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ PROB_TOL = 1e-4
 
 
 def _as_float64(x: Any, name: str) -> torch.Tensor:
-    """``x`` (a tensor or an array of reals) as a float64 tensor, never written to."""
+    """`x` (a tensor or an array of reals) as a float64 tensor, never written to."""
     if isinstance(x, torch.Tensor):
         t = x
     elif isinstance(x, np.ndarray):
@@ -79,7 +79,7 @@ def _as_float64(x: Any, name: str) -> torch.Tensor:
 
 
 def _check_probs(x: Any, name: str, ndim: int) -> torch.Tensor:
-    """Rows of class probabilities along the last axis, of exactly ``ndim`` axes."""
+    """Rows of class probabilities along the last axis, of exactly `ndim` axes."""
     t = _as_float64(x, name)
     if t.ndim != ndim:
         shape = "[N, C]" if ndim == 2 else "[T, N, C]"
@@ -103,7 +103,7 @@ def _check_probs(x: Any, name: str, ndim: int) -> torch.Tensor:
 
 
 def _check_labels(y: Any, n: int, n_classes: int, device: torch.device) -> torch.Tensor:
-    """Integer labels ``[N]`` in ``{0, ..., C - 1}``, as int64 on ``device``."""
+    """Integer labels `[N]` in `{0, ..., C - 1}`, as int64 on `device`."""
     if isinstance(y, np.ndarray):
         if y.dtype.kind not in "iu":
             raise TypeError(f"y must hold integer class labels; got dtype {y.dtype}")
@@ -137,13 +137,13 @@ def _entropy(p: torch.Tensor) -> torch.Tensor:
 
 
 def entropy(probs: Any) -> torch.Tensor:
-    """Entropy of each row, :math:`H[p] = -\\sum_c p_c \\log p_c`.
+    """Entropy of each row, H[p] = −Σ_c p_c log p_c.
 
-    In nats, with :math:`0 \\log 0 = 0`.
+    In nats, with 0 log 0 = 0.
 
-    ``probs`` has shape ``[..., C]`` with at least one leading axis; returns
-    float64 of shape ``[...]``. Ranges from 0 (one class certain) to
-    :math:`\\log C` (uniform).
+    `probs` has shape `[..., C]` with at least one leading axis; returns
+    float64 of shape `[...]`. Ranges from 0 (one class certain) to
+    log C (uniform).
     """
     t = _as_float64(probs, "probs")
     if t.ndim not in (2, 3):
@@ -154,22 +154,22 @@ def entropy(probs: Any) -> torch.Tensor:
 
 
 def predictive_entropy(samples: Any) -> torch.Tensor:
-    """Total uncertainty :math:`H\\big[\\frac1T \\sum_t p_t\\big]` per example, ``[N]``.
+    """Total uncertainty H[(1/T) Σₜ pₜ] per example, `[N]`.
 
-    ``samples[t, n, c]`` holds pass ``t``'s probabilities for example ``n``.
+    `samples[t, n, c]` holds pass `t`'s probabilities for example `n`.
     """
     s = _check_probs(samples, "samples", 3)
     return _entropy(s.mean(dim=0))
 
 
 def expected_entropy(samples: Any) -> torch.Tensor:
-    """Aleatoric part :math:`\\frac1T \\sum_t H[p_t]` per example, shape ``[N]``."""
+    """Aleatoric part (1/T) Σₜ H[pₜ] per example, shape `[N]`."""
     s = _check_probs(samples, "samples", 3)
     return _entropy(s).mean(dim=0)
 
 
 class Decomposition(NamedTuple):
-    """``total = aleatoric + epistemic`` per example (float64 tensors ``[N]``, nats)."""
+    """`total = aleatoric + epistemic` per example (float64 tensors `[N]`, nats)."""
 
     total: torch.Tensor
     aleatoric: torch.Tensor
@@ -179,19 +179,15 @@ class Decomposition(NamedTuple):
 def decompose(samples: Any) -> Decomposition:
     """Split the predictive entropy into expected entropy and mutual information.
 
-    .. math::
+    In symbols, total = aleatoric + epistemic:
 
-       \\underbrace{H\\big[\\bar p\\big]}_{\\text{total}}
-       = \\underbrace{\\tfrac1T \\textstyle\\sum_t H[p_t]}_{\\text{aleatoric}}
-       + \\underbrace{I}_{\\text{epistemic}},
-       \\qquad I = \\tfrac1T \\textstyle\\sum_t
-       \\mathrm{KL}\\big(p_t \\,\\|\\, \\bar p\\big) \\ge 0.
+        H[p̄] = (1/T) Σₜ H[pₜ] + I,    I = (1/T) Σₜ KL(pₜ ‖ p̄) ≥ 0.
 
-    The identity :math:`H[\\bar p] - \\frac1T\\sum_t H[p_t] = \\frac1T\\sum_t
-    \\mathrm{KL}(p_t\\|\\bar p)` shows that :math:`I \\ge 0`, with equality iff
-    every :math:`p_t = \\bar p`. ``epistemic`` is computed as the mean KL
-    divergence, so it is never negative through rounding, and ``total`` is
-    ``aleatoric + epistemic`` to float64 precision.
+    The identity H[p̄] − (1/T) Σₜ H[pₜ] = (1/T) Σₜ
+    KL(pₜ‖p̄) shows that I ≥ 0, with equality iff
+    every pₜ = p̄. `epistemic` is computed as the mean KL
+    divergence, so it is never negative through rounding, and `total` is
+    `aleatoric + epistemic` to float64 precision.
     """
     s = _check_probs(samples, "samples", 3)
     mean = s.mean(dim=0)
@@ -203,11 +199,11 @@ def decompose(samples: Any) -> Decomposition:
 
 
 def mutual_information(samples: Any) -> torch.Tensor:
-    """BALD score :math:`I = H[\\bar p] - \\frac1T \\sum_t H[p_t] \\ge 0`, ``[N]``.
+    """BALD score I = H[p̄] − (1/T) Σₜ H[pₜ] ≥ 0, `[N]`.
 
     The information a label would give about which network (mask, member)
-    made the prediction: 0 when all passes agree, at most :math:`\\log T` and
-    at most :math:`\\log C`. See :func:`decompose`.
+    made the prediction: 0 when all passes agree, at most log T and
+    at most log C. See `decompose`.
     """
     return decompose(samples).epistemic
 
@@ -218,13 +214,13 @@ def mutual_information(samples: Any) -> torch.Tensor:
 
 
 def nll(probs: Any, y: Any, *, eps: float = 1e-12) -> float:
-    """Mean negative log-likelihood :math:`-\\frac1N \\sum_n \\log p_{n, y_n}`.
+    """Mean negative log-likelihood −(1/N) Σₙ log p_(n, yₙ).
 
-    Each probability is floored at :math:`\\varepsilon` first.
+    Each probability is floored at ε first.
 
     A strictly proper score: it is minimised in expectation by the true
-    conditional probabilities. ``eps`` caps a single certain mistake at
-    :math:`-\\log \\varepsilon` instead of infinity.
+    conditional probabilities. `eps` caps a single certain mistake at
+    −log ε instead of infinity.
     """
     p = _check_probs(probs, "probs", 2)
     t = _check_labels(y, p.shape[0], p.shape[1], p.device)
@@ -235,7 +231,7 @@ def nll(probs: Any, y: Any, *, eps: float = 1e-12) -> float:
 
 
 def brier_score(probs: Any, y: Any) -> float:
-    """Mean Brier score :math:`\\frac1N \\sum_n \\sum_c (p_{nc} - [y_n = c])^2`.
+    """Mean Brier score (1/N) Σₙ Σ_c (p_nc − [yₙ = c])².
 
     It lies in [0, 2] and is a strictly proper score.
     """
@@ -246,8 +242,8 @@ def brier_score(probs: Any, y: Any) -> float:
 
 
 class ReliabilityBins(NamedTuple):
-    """Equal-width confidence bins: ``edges`` ``[B + 1]``; per bin ``counts``,
-    mean ``confidence`` and ``accuracy`` (NaN for an empty bin). NumPy arrays."""
+    """Equal-width confidence bins: `edges` `[B + 1]`; per bin `counts`,
+    mean `confidence` and `accuracy` (NaN for an empty bin). NumPy arrays."""
 
     edges: np.ndarray
     counts: np.ndarray
@@ -256,12 +252,12 @@ class ReliabilityBins(NamedTuple):
 
 
 def reliability_bins(probs: Any, y: Any, n_bins: int = 15) -> ReliabilityBins:
-    """Bin the examples by confidence :math:`\\hat c_n = \\max_c p_{nc}` into ``n_bins``
-    equal-width bins :math:`B_b = ((b-1)/B, b/B]` (the first also holds 0).
+    """Bin the examples by confidence ĉₙ = max_c p_nc into `n_bins`
+    equal-width bins B_b = ((b−1)/B, b/B] (the first also holds 0).
 
-    For each bin: the number of examples :math:`|B_b|`, their mean confidence
+    For each bin: the number of examples |B_b|, their mean confidence
     and their accuracy
-    :math:`\\frac{1}{|B_b|}\\sum_{n \\in B_b} [\\arg\\max_c p_{nc} = y_n]`.
+    (1/|B_b|) Σ_(n ∈ B_b) [argmax_c p_nc = yₙ].
     A perfectly calibrated classifier has accuracy = confidence in every bin.
     """
     p = _check_probs(probs, "probs", 2)
@@ -289,14 +285,13 @@ def reliability_bins(probs: Any, y: Any, n_bins: int = 15) -> ReliabilityBins:
 def expected_calibration_error(probs: Any, y: Any, n_bins: int = 15) -> float:
     """Expected calibration error, a weighted mean of the bins' gaps.
 
-    .. math::
+    In symbols:
 
-       \\mathrm{ECE} = \\sum_b \\frac{|B_b|}{N}\\,
-       \\big|\\mathrm{acc}(B_b) - \\mathrm{conf}(B_b)\\big|
+        ECE = Σ_b (|B_b|/N) · |acc(B_b) − conf(B_b)|
 
-    Uses the equal-width bins of :func:`reliability_bins` (Guo et al. 2017 use
+    Uses the equal-width bins of `reliability_bins` (Guo et al. 2017 use
     15). It is 0 for perfect calibration up to sampling noise of order
-    :math:`\\sqrt{B / N}`; unlike NLL and Brier it is not a proper score (a
+    √(B / N); unlike NLL and Brier it is not a proper score (a
     classifier that always predicts the class frequencies has ECE near 0).
     """
     bins = reliability_bins(probs, y, n_bins)
@@ -307,13 +302,13 @@ def expected_calibration_error(probs: Any, y: Any, n_bins: int = 15) -> float:
 
 
 def auroc(scores_in: Any, scores_out: Any) -> float:
-    """Area under the ROC curve: ``scores_out`` (positives) against ``scores_in``.
+    """Area under the ROC curve: `scores_out` (positives) against `scores_in`.
 
-    Equals :math:`P(S_{\\text{out}} > S_{\\text{in}}) + \\tfrac12 P(S_{\\text{out}} =
-    S_{\\text{in}})` for one score drawn from each set: 1 separates perfectly,
+    Equals P(S_out > S_in) + (1/2) P(S_out =
+    S_in) for one score drawn from each set: 1 separates perfectly,
     0.5 is chance. Higher scores must mean "more likely out of distribution"
     (entropy, mutual information). Computed by
-    ``sklearn.metrics.roc_auc_score``.
+    `sklearn.metrics.roc_auc_score`.
     """
     from sklearn.metrics import roc_auc_score
 
@@ -343,23 +338,23 @@ def mc_samples_batched(
     batch_size: int | None = None,
     output: Literal["probs", "logits"] = "probs",
 ) -> torch.Tensor:
-    """``passes`` Monte Carlo dropout passes as ONE batched forward pass per chunk.
+    """`passes` Monte Carlo dropout passes as ONE batched forward pass per chunk.
 
-    The input is tiled :math:`T` times along the batch axis,
-    ``x.repeat(T, 1, ...)`` (pass-major: rows :math:`tN, \\dots, tN + N - 1` are
-    pass :math:`t`), run once with only the dropout layers in training mode and
-    every other module in eval mode (:func:`dropout_lib.nn.dropout_active` with
-    ``others="eval"``, so BatchNorm keeps its running statistics), under
-    ``torch.no_grad``, and reshaped to ``[T, N, C]``. Each row gets its own
-    mask, so the passes are independent exactly as in a loop of :math:`T` calls
-    (:func:`dropout_lib.inference.mc_samples`); the batched version replaces
-    :math:`T` small matrix products by one large one.
+    The input is tiled T times along the batch axis,
+    `x.repeat(T, 1, ...)` (pass-major: rows tN, …, tN + N − 1 are
+    pass t), run once with only the dropout layers in training mode and
+    every other module in eval mode (`dropout_lib.nn.dropout_active` with
+    `others="eval"`, so BatchNorm keeps its running statistics), under
+    `torch.no_grad`, and reshaped to `[T, N, C]`. Each row gets its own
+    mask, so the passes are independent exactly as in a loop of T calls
+    (`dropout_lib.inference.mc_samples`); the batched version replaces
+    T small matrix products by one large one.
 
-    ``batch_size`` (examples per chunk, default: all) bounds the memory, which
-    is :math:`T` times that of one pass. ``seed`` draws the masks inside
-    :func:`torch.random.fork_rng` (the caller's generator is untouched).
+    `batch_size` (examples per chunk, default: all) bounds the memory, which
+    is T times that of one pass. `seed` draws the masks inside
+    `torch.random.fork_rng` (the caller's generator is untouched).
     Every module's mode is restored on exit. Returns probabilities (softmax
-    over the last axis) or raw ``logits``.
+    over the last axis) or raw `logits`.
     """
     check_module(model)
     check_tensor(x)
