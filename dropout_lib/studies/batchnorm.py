@@ -1,13 +1,13 @@
 """Chapter 6 (BatchNorm and dropout in CNNs): data preparation and the comparison runs.
 
-* :func:`downsample_images` -- Fashion-MNIST images, average-pooled to a smaller side.
-* :func:`run_cnn_seeds` -- train one :class:`~dropout_lib.models.SmallCNN`
+* `downsample_images` -- Fashion-MNIST images, average-pooled to a smaller side.
+* `run_cnn_seeds` -- train one `dropout_lib.models.SmallCNN`
   configuration over several seeds with the course's one harness
-  (:func:`dropout_lib.training.run_seeds`) and measure both accuracies once,
+  (`dropout_lib.training.run_seeds`) and measure both accuracies once,
   after training, in eval mode. The result is a list of
-  :class:`dropout_lib.training.Run`; summarise it with
-  :func:`dropout_lib.stats.mean_sd` and compare configurations with
-  :func:`dropout_lib.stats.paired_diff`.
+  `dropout_lib.training.Run`; summarise it with
+  `dropout_lib.stats.mean_sd` and compare configurations with
+  `dropout_lib.stats.paired_diff`.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ __all__ = ["downsample_images", "run_cnn_seeds"]
 
 
 def downsample_images(images: Any, factor: int = 2) -> torch.Tensor:
-    """uint8 images ``(N, H, W)`` to float32 ``(N, 1, H/f, W/f)`` in [0, 1].
+    """uint8 images `(N, H, W)` to float32 `(N, 1, H/f, W/f)` in [0, 1].
 
-    Each output pixel is the mean of an :math:`f \\times f` block divided by 255,
-    :math:`\\frac{1}{255 f^2} \\sum_{\\text{block}} x`, so a 28x28 Fashion-MNIST
-    image becomes 14x14 with ``factor=2`` (four times fewer pixels to convolve).
+    Each output pixel is the mean of an f × f block divided by 255,
+    (1/(255 f²)) Σ_block x, so a 28x28 Fashion-MNIST
+    image becomes 14x14 with `factor=2` (four times fewer pixels to convolve).
     The input is not modified.
     """
     factor = check_int(factor, "factor", 1)
@@ -64,18 +64,18 @@ def run_cnn_seeds(
     pools: int = 1,
     device: torch.device | None = None,
 ) -> list[Run]:
-    """Train ``SmallCNN(channels, **config)`` once per seed on ``data = (x, y, x_test,
-    y_test)``.
+    """Train `SmallCNN(channels, **config)` once per seed on `data = (x, y, x_test,
+    y_test)`.
 
-    Uses :func:`dropout_lib.training.run_seeds`: ``torch.manual_seed(seed)``
-    fixes the initial weights and every dropout mask, ``seed`` the batch order.
-    Adam with learning rate ``lr``, cross-entropy loss, ``epochs`` passes in
-    mini-batches of ``batch_size``. After training, each run's history gets
+    Uses `dropout_lib.training.run_seeds`: `torch.manual_seed(seed)`
+    fixes the initial weights and every dropout mask, `seed` the batch order.
+    Adam with learning rate `lr`, cross-entropy loss, `epochs` passes in
+    mini-batches of `batch_size`. After training, each run's history gets
     four single-value metrics measured in eval mode (dropout off, BN on its
-    running statistics): ``train_eval_loss``, ``train_eval_acc``, ``test_loss``,
-    ``test_acc``; so ``run.gap()`` is
-    :math:`\\text{acc}_{\\text{train}} - \\text{acc}_{\\text{test}}` of the same
-    network. ``run.config`` is ``name``; ``run.extra["config"]`` the mapping.
+    running statistics): `train_eval_loss`, `train_eval_acc`, `test_loss`,
+    `test_acc`; so `run.gap()` is
+    acc_train − acc_test of the same
+    network. `run.config` is `name`; `run.extra["config"]` the mapping.
     """
     if not isinstance(config, Mapping):
         raise TypeError(

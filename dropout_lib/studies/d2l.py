@@ -1,29 +1,29 @@
-"""Chapter 5's study (``chapters/05_d2l``): dropout from scratch, the d2l way.
+"""Chapter 5's study (`chapters/05_d2l`): dropout from scratch, the d2l way.
 
 *Dive into Deep Learning* (d2l) builds dropout from one tensor expression: keep an
-entry when a uniform draw :math:`u \\sim U[0, 1)` exceeds the drop probability
-:math:`p`, and divide the kept entries by the keep probability :math:`q = 1 - p`.
-Because :math:`P(u > p) = 1 - p = q` for :math:`0 \\le p < 1`, the output
-:math:`h'_i = [u_i > p]\\, h_i / q` has :math:`\\mathbb{E}[h'_i] = h_i` and
-:math:`\\operatorname{Var}[h'_i] = h_i^2\\, p / q`.
+entry when a uniform draw u ~ U[0, 1) exceeds the drop probability
+p, and divide the kept entries by the keep probability q = 1 − p.
+Because P(u > p) = 1 − p = q for 0 ≤ p < 1, the output
+h'ᵢ = [uᵢ > p] hᵢ / q has E[h'ᵢ] = hᵢ and
+Var[h'ᵢ] = hᵢ² p / q.
 
 This module holds the chapter's code:
 
-* :func:`dropout_layer` and :class:`D2LNet`, d2l's function and network written
-  our own way: the mask is made on the input's device, ``p`` is checked with a
-  real ``ValueError`` (not an ``assert``), and the network asks
-  ``nn.Module.training`` whether to drop, so ``model.eval()`` switches it off;
-* two variants for d2l's exercises: :class:`DropConnectNet` (dropout applied to
-  the weights, Wan et al. 2013) and :class:`GaussianNoiseNet` (multiplicative
+* `dropout_layer` and `D2LNet`, d2l's function and network written
+  our own way: the mask is made on the input's device, `p` is checked with a
+  real `ValueError` (not an `assert`), and the network asks
+  `nn.Module.training` whether to drop, so `model.eval()` switches it off;
+* two variants for d2l's exercises: `DropConnectNet` (dropout applied to
+  the weights, Wan et al. 2013) and `GaussianNoiseNet` (multiplicative
   Gaussian noise with dropout's mean and variance);
-* :func:`d2l_runs`, which trains one configuration over several seeds through
-  the course's one harness (:func:`dropout_lib.training.run_seeds`, one
-  :class:`~dropout_lib.training.Run` per seed, the gap from ``Run.gap``);
-* small measurements the chapter reports: :func:`activation_variances`,
-  :func:`largest_fall`, :func:`class_balanced_subset`.
+* `d2l_runs`, which trains one configuration over several seeds through
+  the course's one harness (`dropout_lib.training.run_seeds`, one
+  `dropout_lib.training.Run` per seed, the gap from `Run.gap`);
+* small measurements the chapter reports: `activation_variances`,
+  `largest_fall`, `class_balanced_subset`.
 
 The flawed variants the chapter warns about live in
-:mod:`dropout_lib.studies.d2l_pitfalls`.
+`dropout_lib.studies.d2l_pitfalls`.
 """
 
 from __future__ import annotations
@@ -55,11 +55,11 @@ __all__ = [
 
 
 def check_float_tensor(x: object, name: str = "X") -> torch.Tensor:
-    """Check that ``x`` is a real floating-point ``torch.Tensor`` and return it.
+    """Check that `x` is a real floating-point `torch.Tensor` and return it.
 
-    Dropout rescales by :math:`1/(1-p)`, which has no meaning for integer, bool or
-    complex tensors. Raises ``TypeError`` for anything else (the tensor check
-    itself is :func:`dropout_lib.validation.check_tensor`).
+    Dropout rescales by 1/(1−p), which has no meaning for integer, bool or
+    complex tensors. Raises `TypeError` for anything else (the tensor check
+    itself is `dropout_lib.validation.check_tensor`).
     """
     t = check_tensor(x, name)
     if not t.is_floating_point():  # False for integer, bool and complex tensors
@@ -73,12 +73,12 @@ def check_float_tensor(x: object, name: str = "X") -> torch.Tensor:
 def dropout_layer(
     X: torch.Tensor, p: float, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Inverted dropout as in d2l: :math:`h' = [u > p] \\odot h / (1 - p)`.
+    """Inverted dropout as in d2l: h' = [u > p] ⊙ h / (1 − p).
 
-    Each entry is kept with probability :math:`P(u > p) = 1 - p`,
-    :math:`u \\sim U[0, 1)`, and then divided by :math:`1 - p`, so
-    :math:`\\mathbb{E}[h'] = h`. The two ends are special cases, as in d2l:
-    ``p == 0`` returns ``X`` unchanged and ``p == 1`` returns zeros (the formula
+    Each entry is kept with probability P(u > p) = 1 − p,
+    u ~ U[0, 1), and then divided by 1 − p, so
+    E[h'] = h. The two ends are special cases, as in d2l:
+    `p == 0` returns `X` unchanged and `p == 1` returns zeros (the formula
     would divide by zero).
 
     Parameters
@@ -86,22 +86,22 @@ def dropout_layer(
     X : torch.Tensor
         Real floating-point activations, on any device. Never modified.
     p : float
-        DROP probability, :math:`0 \\le p \\le 1`.
+        DROP probability, 0 ≤ p ≤ 1.
     generator : torch.Generator, optional
-        Source of the uniform draws; it must live on ``X.device``.
+        Source of the uniform draws; it must live on `X.device`.
 
     Returns
     -------
     torch.Tensor
-        A tensor shaped like ``X``, with its dtype and device. For ``p == 0``
-        this is ``X`` itself (no copy is needed since nothing writes to it).
+        A tensor shaped like `X`, with its dtype and device. For `p == 0`
+        this is `X` itself (no copy is needed since nothing writes to it).
 
     Raises
     ------
     TypeError
-        If ``X`` is not a real floating-point tensor or ``p`` is not a real number.
+        If `X` is not a real floating-point tensor or `p` is not a real number.
     ValueError
-        If ``p`` is outside [0, 1] (also under ``python -O``, unlike an ``assert``).
+        If `p` is outside [0, 1] (also under `python -O`, unlike an `assert`).
     """
     p = check_probability(p, "p")
     X = check_float_tensor(X, "X")
@@ -119,12 +119,12 @@ def gaussian_noise_layer(
 ) -> torch.Tensor:
     """Multiplicative Gaussian noise with dropout's first two moments.
 
-    :math:`h' = h\\,(1 + \\sigma \\varepsilon)`, :math:`\\varepsilon \\sim N(0, 1)`,
-    :math:`\\sigma^2 = p / (1 - p)`, so :math:`\\mathbb{E}[h'] = h` and
-    :math:`\\operatorname{Var}[h'] = h^2 p / (1 - p)`, exactly the mean and
-    variance of inverted dropout with drop probability :math:`p` (Srivastava et
-    al. 2014, section 10). ``p == 0`` returns ``X``; ``p == 1`` has infinite
-    variance and raises ``ValueError``. ``X`` is never modified.
+    h' = h (1 + σ ε), ε ~ N(0, 1),
+    σ² = p / (1 − p), so E[h'] = h and
+    Var[h'] = h² p / (1 − p), exactly the mean and
+    variance of inverted dropout with drop probability p (Srivastava et
+    al. 2014, section 10). `p == 0` returns `X`; `p == 1` has infinite
+    variance and raises `ValueError`. `X` is never modified.
     """
     p = check_probability(p, "p")
     X = check_float_tensor(X, "X")
@@ -137,20 +137,18 @@ def gaussian_noise_layer(
 
 
 class D2LNet(nn.Module):
-    """d2l's from-scratch MLP: ``784 -> 256 -> 256 -> 10``, ReLU, two dropout layers.
+    """d2l's from-scratch MLP: `784 -> 256 -> 256 -> 10`, ReLU, two dropout layers.
 
-    .. math::
+    In symbols:
 
-        H_1 = \\mathrm{ReLU}(X W_1 + b_1), \\quad
-        \\tilde H_1 = \\mathrm{drop}_{p_1}(H_1), \\\\
-        H_2 = \\mathrm{ReLU}(\\tilde H_1 W_2 + b_2), \\quad
-        \\tilde H_2 = \\mathrm{drop}_{p_2}(H_2), \\\\
-        O = \\tilde H_2 W_3 + b_3,
+        H₁ = ReLU(X W₁ + b₁),    H̃₁ = drop_p₁(H₁),
+        H₂ = ReLU(H̃₁ W₂ + b₂),    H̃₂ = drop_p₂(H₂),
+        O = H̃₂ W₃ + b₃,
 
-    where :math:`\\mathrm{drop}_p` is :meth:`noise` (:func:`dropout_layer`) while
-    :meth:`dropping` is true (in training mode) and the identity after
-    ``model.eval()``. The logits :math:`O` go into ``nn.CrossEntropyLoss``.
-    Images of any shape ``(N, ...)`` with ``num_inputs`` values each are
+    where drop_p is `noise` (`dropout_layer`) while
+    `dropping` is true (in training mode) and the identity after
+    `model.eval()`. The logits O go into `nn.CrossEntropyLoss`.
+    Images of any shape `(N, ...)` with `num_inputs` values each are
     flattened first.
     """
 
@@ -181,16 +179,16 @@ class D2LNet(nn.Module):
         self.relu = nn.ReLU()
 
     def dropping(self) -> bool:
-        """Whether the forward pass applies dropout: here exactly ``self.training``."""
+        """Whether the forward pass applies dropout: here exactly `self.training`."""
         return self.training
 
     def noise(self, H: torch.Tensor, p: float) -> torch.Tensor:
-        """The noise applied to a hidden layer in training: :func:`dropout_layer`."""
+        """The noise applied to a hidden layer in training: `dropout_layer`."""
         return dropout_layer(H, p)
 
     def hidden(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The two hidden layers as the next layer sees them, :math:`(\\tilde H_1,
-        \\tilde H_2)` (after the noise when :meth:`dropping`)."""
+        """The two hidden layers as the next layer sees them, (H̃₁,
+        H̃₂) (after the noise when `dropping`)."""
         H1 = self.relu(self.lin1(X.reshape(-1, self.num_inputs)))
         if self.dropping():
             H1 = self.noise(H1, self.dropout1)
@@ -207,11 +205,11 @@ class D2LNet(nn.Module):
 
 
 class GaussianNoiseNet(D2LNet):
-    """:class:`D2LNet` with multiplicative Gaussian noise instead of dropout.
+    """`D2LNet` with multiplicative Gaussian noise instead of dropout.
 
-    Each hidden layer is multiplied in training by :math:`1 + \\sigma\\varepsilon`
-    with :math:`\\sigma^2 = p/(1-p)` (:func:`gaussian_noise_layer`): the same
-    mean and variance per unit as dropout with rate :math:`p`, but no unit is
+    Each hidden layer is multiplied in training by 1 + σε
+    with σ² = p/(1−p) (`gaussian_noise_layer`): the same
+    mean and variance per unit as dropout with rate p, but no unit is
     ever switched off. Both rates must be below 1.
     """
 
@@ -228,14 +226,14 @@ class GaussianNoiseNet(D2LNet):
 
 
 class DropConnectNet(D2LNet):
-    """:class:`D2LNet` with dropout on the weights (DropConnect, Wan et al. 2013).
+    """`D2LNet` with dropout on the weights (DropConnect, Wan et al. 2013).
 
-    In training the weights that read hidden layer :math:`k` are dropped
+    In training the weights that read hidden layer k are dropped
     instead of its units:
-    :math:`H_2 = \\mathrm{ReLU}(H_1\\, \\mathrm{drop}_{p_1}(W_2) + b_2)`,
-    :math:`O = H_2\\, \\mathrm{drop}_{p_2}(W_3) + b_3`, with inverted scaling,
-    so :math:`\\mathbb{E}[\\mathrm{drop}_p(W)] = W` and eval mode uses :math:`W`.
-    Dropping unit :math:`j` is dropping the whole row :math:`j` of the next
+    H₂ = ReLU(H₁ drop_p₁(W₂) + b₂),
+    O = H₂ drop_p₂(W₃) + b₃, with inverted scaling,
+    so E[drop_p(W)] = W and eval mode uses W.
+    Dropping unit j is dropping the whole row j of the next
     weight matrix; DropConnect drops each weight on its own. One weight mask is
     drawn per mini-batch (Wan et al. draw one per example, which costs a weight
     matrix per example).
@@ -259,15 +257,15 @@ class DropConnectNet(D2LNet):
 
 @torch.no_grad()
 def activation_variances(model: D2LNet, X: torch.Tensor) -> dict[str, float]:
-    """Variance of each hidden layer's units over the examples ``X``, dropout off/on.
+    """Variance of each hidden layer's units over the examples `X`, dropout off/on.
 
-    For layer :math:`k` with activations :math:`h_{nj}` (example :math:`n`, unit
-    :math:`j`), the value is the mean over units of the variance over examples,
-    :math:`\\frac1J \\sum_j \\operatorname{Var}_n[h_{nj}]` (sample variance). It
-    is measured twice: in eval mode (``var_h{k}_eval``, dropout off: what the
-    trained weights produce) and in training mode (``var_h{k}_train``, after the
+    For layer k with activations hₙⱼ (example n, unit
+    j), the value is the mean over units of the variance over examples,
+    (1/J) Σⱼ Varₙ[hₙⱼ] (sample variance). It
+    is measured twice: in eval mode (`var_h{k}_eval`, dropout off: what the
+    trained weights produce) and in training mode (`var_h{k}_train`, after the
     noise: what the next layer sees during training; for dropout with rate
-    :math:`p` a unit's variance is :math:`\\mathbb{E}[h^2]/(1-p) - \\mathbb{E}[h]^2`).
+    p a unit's variance is E[h²]/(1−p) − E[h]²).
     Every module's mode is restored afterwards, and so is the state of torch's
     random generators: the training-mode masks drawn here do not shift the masks
     of the training run that calls this between epochs.
@@ -304,23 +302,23 @@ def d2l_runs(
     device: torch.device | None = None,
     keep_models: bool = True,
 ) -> list[Run]:
-    """Train a fresh ``net(dropout1, dropout2)`` per seed the way d2l does.
+    """Train a fresh `net(dropout1, dropout2)` per seed the way d2l does.
 
-    d2l's recipe: plain SGD (learning rate ``lr``), mean cross-entropy,
-    shuffled mini-batches of ``batch_size``. ``weight_decay`` :math:`\\lambda`
-    adds :math:`\\lambda\\theta` to every parameter's gradient (biases included),
-    i.e. minimises :math:`L + \\tfrac{\\lambda}{2}\\lVert\\theta\\rVert^2`.
-    The runs go through :func:`dropout_lib.training.run_seeds`: the seed fixes
+    d2l's recipe: plain SGD (learning rate `lr`), mean cross-entropy,
+    shuffled mini-batches of `batch_size`. `weight_decay` λ
+    adds λθ to every parameter's gradient (biases included),
+    i.e. minimises L + (λ/2) ‖θ‖².
+    The runs go through `dropout_lib.training.run_seeds`: the seed fixes
     the initial weights, the batch order and the dropout masks, and two
     configurations trained with the same seeds are paired.
 
-    Every ``eval_every`` epochs and after the last one, the whole training set
+    Every `eval_every` epochs and after the last one, the whole training set
     (eval mode, dropout off) and the test set are evaluated and appended to the
-    history as ``train_eval_loss/acc`` and ``test_loss/acc``, with the epoch
-    number under ``eval_epoch``; with a ``probe`` batch, the
-    :func:`activation_variances` are appended at the same epochs. So
-    ``run.final("test_acc")`` is the final test accuracy and ``run.gap()`` the
-    final train-minus-test accuracy gap. ``config`` is ``(dropout1, dropout2)``.
+    history as `train_eval_loss/acc` and `test_loss/acc`, with the epoch
+    number under `eval_epoch`; with a `probe` batch, the
+    `activation_variances` are appended at the same epochs. So
+    `run.final("test_acc")` is the final test accuracy and `run.gap()` the
+    final train-minus-test accuracy gap. `config` is `(dropout1, dropout2)`.
     """
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
         raise ValueError(f"lr must be a positive number; got lr={lr!r}")
@@ -373,7 +371,7 @@ def d2l_runs(
 
 
 def largest_fall(values: Sequence[float] | np.ndarray) -> float:
-    """The largest drop between consecutive values, :math:`\\max_t (v_t - v_{t+1})`.
+    """The largest drop between consecutive values, maxₜ (vₜ − vₜ₊₁).
 
     Applied to a run's test accuracy after each epoch it measures the worst
     single-epoch setback; 0 for a curve that never goes down. Needs at least two
@@ -388,12 +386,12 @@ def largest_fall(values: Sequence[float] | np.ndarray) -> float:
 def class_balanced_subset(
     labels: torch.Tensor, per_class: int, seed: int = 0
 ) -> torch.Tensor:
-    """Indices of ``per_class`` examples of every class, drawn without replacement.
+    """Indices of `per_class` examples of every class, drawn without replacement.
 
-    The classes are those present in the integer tensor ``labels``; the draw
-    uses ``numpy.random.default_rng(seed)`` and the indices are returned sorted
-    (an int64 tensor of ``per_class`` times the number of classes entries).
-    Raises ``ValueError`` when a class has fewer than ``per_class`` examples.
+    The classes are those present in the integer tensor `labels`; the draw
+    uses `numpy.random.default_rng(seed)` and the indices are returned sorted
+    (an int64 tensor of `per_class` times the number of classes entries).
+    Raises `ValueError` when a class has fewer than `per_class` examples.
     """
     labels = check_tensor(labels, "labels", ndim=1)
     per_class = check_int(per_class, "per_class", 1)

@@ -1,28 +1,28 @@
 """Exhibits for chapter 5: plausible mistakes in dropout code, kept for teaching.
 
-Each exhibit is a deliberately flawed variant of :mod:`dropout_lib.studies.d2l`
+Each exhibit is a deliberately flawed variant of `dropout_lib.studies.d2l`
 (the same chapter's study, imported through its public names) or a demonstration
 of a surprising library behaviour; the chapter shows each failure next to its
 fix. Do not use the flawed functions in models.
 
-* :func:`cpu_mask_dropout` draws its mask with ``torch.rand(X.shape)``, which
+* `cpu_mask_dropout` draws its mask with `torch.rand(X.shape)`, which
   always lives on the CPU, so it fails (or silently copies) for inputs on any
   other device.
-* :class:`FlaggedNet` decides whether to drop from its own ``is_training``
-  attribute, which ``model.eval()`` does not know about.
-* :func:`assert_checked_dropout` validates ``p`` with ``assert``, which Python
-  removes when run with ``-O``.
-* :class:`FunctionalDropoutMLP` calls ``F.dropout`` in ``forward``; without
-  ``training=self.training`` it keeps dropping after ``model.eval()``
+* `FlaggedNet` decides whether to drop from its own `is_training`
+  attribute, which `model.eval()` does not know about.
+* `assert_checked_dropout` validates `p` with `assert`, which Python
+  removes when run with `-O`.
+* `FunctionalDropoutMLP` calls `F.dropout` in `forward`; without
+  `training=self.training` it keeps dropping after `model.eval()`
   (PyTorch issue 26338).
-* :func:`randn_mask_dropout` draws its mask from ``torch.randn`` (a normal)
-  instead of ``torch.rand`` (a uniform), so it keeps :math:`1 - \\Phi(p)` of the
-  units instead of :math:`1 - p`.
-* :func:`fixed_key_dropout` seeds a fresh generator with the same key on every
+* `randn_mask_dropout` draws its mask from `torch.randn` (a normal)
+  instead of `torch.rand` (a uniform), so it keeps 1 − Φ(p) of the
+  units instead of 1 − p.
+* `fixed_key_dropout` seeds a fresh generator with the same key on every
   call, so every training step drops the same units (the bug d2l fixed in its
   JAX code, d2l-en pull request 2405).
-* :func:`dropout2d_on_unbatched` and :func:`lstm_dropout_one_layer` show what
-  ``nn.Dropout2d`` does with a 3-D input and what ``nn.LSTM(dropout=...)`` does
+* `dropout2d_on_unbatched` and `lstm_dropout_one_layer` show what
+  `nn.Dropout2d` does with a 3-D input and what `nn.LSTM(dropout=...)` does
   with one layer, as measured on the installed torch (PyTorch issues 69801 and
   5985).
 """
@@ -63,11 +63,11 @@ __all__ = [
 def cpu_mask_dropout(X: torch.Tensor, p: float) -> torch.Tensor:
     """PITFALL: inverted dropout whose mask is made on the CPU, whatever X's device.
 
-    Computes :math:`[u > p] \\odot X / (1 - p)` with ``u = torch.rand(X.shape)``.
-    ``torch.rand`` without ``device=`` allocates on the CPU, so for a GPU (or
-    ``meta``) tensor the product mixes devices and PyTorch raises a
-    ``RuntimeError``. The fix is :func:`dropout_lib.studies.d2l.dropout_layer`,
-    which passes ``device=X.device``.
+    Computes [u > p] ⊙ X / (1 − p) with `u = torch.rand(X.shape)`.
+    `torch.rand` without `device=` allocates on the CPU, so for a GPU (or
+    `meta`) tensor the product mixes devices and PyTorch raises a
+    `RuntimeError`. The fix is `dropout_lib.studies.d2l.dropout_layer`,
+    which passes `device=X.device`.
     """
     p = check_probability(p, "p")
     X = check_float_tensor(X, "X")
@@ -80,13 +80,13 @@ def cpu_mask_dropout(X: torch.Tensor, p: float) -> torch.Tensor:
 
 
 def assert_checked_dropout(X: torch.Tensor, p: float) -> torch.Tensor:
-    """PITFALL: inverted dropout that checks ``0 <= p <= 1`` with a bare ``assert``.
+    """PITFALL: inverted dropout that checks `0 <= p <= 1` with a bare `assert`.
 
-    Under ``python -O`` the ``assert`` statement is compiled away, so a wrong
-    ``p`` goes through: for ``p < 0`` every draw :math:`u \\ge 0 > p` is kept and
-    the output is :math:`X / (1 - p)`, silently shrunk; for ``p > 1`` every entry
-    is dropped. The fix raises ``ValueError`` (see
-    :func:`dropout_lib.validation.check_probability`), which no flag removes.
+    Under `python -O` the `assert` statement is compiled away, so a wrong
+    `p` goes through: for `p < 0` every draw u ≥ 0 > p is kept and
+    the output is X / (1 − p), silently shrunk; for `p > 1` every entry
+    is dropped. The fix raises `ValueError` (see
+    `dropout_lib.validation.check_probability`), which no flag removes.
     """
     assert 0 <= p <= 1, "p must be in [0, 1]"  # the exhibit itself
     if p == 0:
@@ -98,13 +98,13 @@ def assert_checked_dropout(X: torch.Tensor, p: float) -> torch.Tensor:
 
 
 def randn_mask_dropout(X: torch.Tensor, p: float) -> torch.Tensor:
-    """PITFALL: d2l's expression with ``torch.randn`` where ``torch.rand`` belongs.
+    """PITFALL: d2l's expression with `torch.randn` where `torch.rand` belongs.
 
-    Computes :math:`[z > p] \\odot X / (1 - p)` with :math:`z \\sim N(0, 1)`. An
-    entry is kept with probability :math:`P(z > p) = 1 - \\Phi(p)`
-    (:func:`randn_keep_probability`), not :math:`1 - p`: at :math:`p = 0` half
+    Computes [z > p] ⊙ X / (1 − p) with z ~ N(0, 1). An
+    entry is kept with probability P(z > p) = 1 − Φ(p)
+    (`randn_keep_probability`), not 1 − p: at p = 0 half
     the units are dropped, and the mean is
-    :math:`\\mathbb{E}[h'] = h\\,(1 - \\Phi(p))/(1 - p) \\ne h`. Nothing raises.
+    E[h'] = h (1 − Φ(p))/(1 − p) ≠ h. Nothing raises.
     """
     p = check_probability(p, "p")
     X = check_float_tensor(X, "X")
@@ -115,14 +115,14 @@ def randn_mask_dropout(X: torch.Tensor, p: float) -> torch.Tensor:
 
 
 def randn_keep_probability(p: float) -> float:
-    """:math:`P(z > p) = 1 - \\Phi(p) = \\tfrac12 \\operatorname{erfc}(p/\\sqrt2)`,
-    the keep rate of :func:`randn_mask_dropout`."""
+    """P(z > p) = 1 − Φ(p) = (1/2) erfc(p/√2),
+    the keep rate of `randn_mask_dropout`."""
     p = check_probability(p, "p")
     return 0.5 * math.erfc(p / math.sqrt(2.0))
 
 
 def fixed_key_dropout(X: torch.Tensor, p: float, key: int = 0) -> torch.Tensor:
-    """PITFALL: inverted dropout that re-seeds its generator with ``key`` every call.
+    """PITFALL: inverted dropout that re-seeds its generator with `key` every call.
 
     This is the PyTorch form of a JAX mistake: passing the same PRNG key to every
     training step instead of splitting it. Every call with an input of the same
@@ -143,14 +143,14 @@ def fixed_key_dropout(X: torch.Tensor, p: float, key: int = 0) -> torch.Tensor:
 
 
 class FlaggedNet(D2LNet):
-    """PITFALL: :class:`~dropout_lib.studies.d2l.D2LNet` with its own training flag.
+    """PITFALL: `dropout_lib.studies.d2l.D2LNet` with its own training flag.
 
-    The forward pass drops when ``self.is_training`` is true. ``model.eval()``
-    only sets ``nn.Module.training`` (on this module and its children), so after
-    ``eval()`` this network still drops units and rescales the survivors: its
+    The forward pass drops when `self.is_training` is true. `model.eval()`
+    only sets `nn.Module.training` (on this module and its children), so after
+    `eval()` this network still drops units and rescales the survivors: its
     "evaluation" is a single random thinned network. The parameters and their
-    names are those of ``D2LNet``, so ``load_state_dict`` moves weights between
-    the two. The fix is to ask ``self.training`` (what ``D2LNet`` does).
+    names are those of `D2LNet`, so `load_state_dict` moves weights between
+    the two. The fix is to ask `self.training` (what `D2LNet` does).
     """
 
     def __init__(
@@ -177,7 +177,7 @@ class FlaggedNet(D2LNet):
         self.is_training = is_training
 
     def dropping(self) -> bool:
-        """The bug: consult the private flag, not ``self.training``."""
+        """The bug: consult the private flag, not `self.training`."""
         return self.is_training
 
     def extra_repr(self) -> str:
@@ -185,14 +185,14 @@ class FlaggedNet(D2LNet):
 
 
 class FunctionalDropoutMLP(nn.Module):
-    """A one-hidden-layer MLP that calls ``F.dropout`` in ``forward``.
+    """A one-hidden-layer MLP that calls `F.dropout` in `forward`.
 
-    ``F.dropout(input, p, training=True)``: the functional form's ``training``
+    `F.dropout(input, p, training=True)`: the functional form's `training`
     argument defaults to True and knows nothing of the module's mode. With
-    ``pass_training=False`` (the PITFALL) ``forward`` calls
-    ``F.dropout(h, self.p)``, which drops after ``model.eval()`` too; with
-    ``pass_training=True`` (the fix) it calls
-    ``F.dropout(h, self.p, training=self.training)``.
+    `pass_training=False` (the PITFALL) `forward` calls
+    `F.dropout(h, self.p)`, which drops after `model.eval()` too; with
+    `pass_training=True` (the fix) it calls
+    `F.dropout(h, self.p, training=self.training)`.
     """
 
     def __init__(
@@ -242,14 +242,14 @@ def _call_recording(fn, *args) -> tuple[object, tuple[str, ...]]:
 def dropout2d_on_unbatched(
     channels: int = 8, height: int = 8, width: int = 5, p: float = 0.5
 ) -> LayerBehaviour:
-    """Apply a training-mode ``nn.Dropout2d(p)`` to one unbatched image of ones.
+    """Apply a training-mode `nn.Dropout2d(p)` to one unbatched image of ones.
 
-    ``nn.Dropout2d`` is meant to zero whole channels (feature maps). Given a 3-D
-    tensor, torch 2.x reads it as ``(N, C, L)``, batched 1-D data: it zeroes
-    whole *rows* ``[c, h, :]`` of each channel, each with probability :math:`p`,
+    `nn.Dropout2d` is meant to zero whole channels (feature maps). Given a 3-D
+    tensor, torch 2.x reads it as `(N, C, L)`, batched 1-D data: it zeroes
+    whole *rows* `[c, h, :]` of each channel, each with probability p,
     and warns that this interpretation will change. Returns the output and the
-    warnings raised (the input, shaped ``(C, H, W)``, is all ones, so kept entries equal
-    :math:`1/(1-p)`).
+    warnings raised (the input, shaped `(C, H, W)`, is all ones, so kept entries equal
+    1/(1−p)).
     """
     p = check_probability(p, "p")
     shape = tuple(
@@ -264,9 +264,9 @@ def dropout2d_on_unbatched(
 def lstm_dropout_one_layer(
     p: float = 0.5, seed: int = 0
 ) -> tuple[LayerBehaviour, torch.Tensor, torch.Tensor]:
-    """Build ``nn.LSTM(4, 8, num_layers=1, dropout=p)``; run it in training mode twice.
+    """Build `nn.LSTM(4, 8, num_layers=1, dropout=p)`; run it in training mode twice.
 
-    ``nn.LSTM``'s ``dropout`` acts *between* stacked layers, on the outputs of
+    `nn.LSTM`'s `dropout` acts *between* stacked layers, on the outputs of
     every layer but the last; with one layer there is nothing to drop, and torch
     warns when the module is built. Returns the construction's warnings (with
     the first training-mode output), a second training-mode output and the
@@ -290,12 +290,12 @@ def lstm_dropout_one_layer(
 def run_python(
     code: str, *, optimize: bool = False, timeout: float = 900.0
 ) -> subprocess.CompletedProcess:
-    """Run ``code`` in a fresh interpreter, with ``-O`` if ``optimize``.
+    """Run `code` in a fresh interpreter, with `-O` if `optimize`.
 
-    The interpreter is ``sys.executable``. The course's checkout is put on
-    ``PYTHONPATH`` so the snippet can import ``dropout_lib``. Returns the
-    completed process with text ``stdout`` and ``stderr``; a non-zero exit status
-    is not an error here (the caller inspects ``returncode``).
+    The interpreter is `sys.executable`. The course's checkout is put on
+    `PYTHONPATH` so the snippet can import `dropout_lib`. Returns the
+    completed process with text `stdout` and `stderr`; a non-zero exit status
+    is not an error here (the caller inspects `returncode`).
     """
     if not isinstance(code, str):
         raise TypeError(f"code must be a str; got {type(code).__name__}")

@@ -1,21 +1,21 @@
-"""Chapter 4 (Keras): Keras 3 next to ``dropout_lib``, and the tutorial's model in both.
+"""Chapter 4 (Keras): Keras 3 next to `dropout_lib`, and the tutorial's model in both.
 
 What only the Keras chapter needs: importing Keras on the torch backend, the
-accepted range of ``rate`` across Keras versions (:func:`keras_dropout_behaviour`,
-checked against the installed Keras by :func:`observed_keras_behaviour`), a probe
-that records the ``training`` flag Keras passes to its layers, and the tutorial's
-model trained over seeds in Keras (:func:`fit_tutorial_keras`) and in PyTorch
-(:func:`fit_tutorial_torch`), both returning :class:`dropout_lib.training.Run`
+accepted range of `rate` across Keras versions (`keras_dropout_behaviour`,
+checked against the installed Keras by `observed_keras_behaviour`), a probe
+that records the `training` flag Keras passes to its layers, and the tutorial's
+model trained over seeds in Keras (`fit_tutorial_keras`) and in PyTorch
+(`fit_tutorial_torch`), both returning `dropout_lib.training.Run`
 objects with the same metric names. Reading a mask back from a layer's input and
-output is general and lives in :mod:`dropout_lib.masks`.
+output is general and lives in `dropout_lib.masks`.
 
-Keras is imported lazily, inside the functions that need it, so ``import
-dropout_lib`` never requires Keras. Keras reads its backend once, at import:
-:func:`import_keras` sets ``KERAS_BACKEND=torch`` first (no TensorFlow needed)
+Keras is imported lazily, inside the functions that need it, so `import
+dropout_lib` never requires Keras. Keras reads its backend once, at import:
+`import_keras` sets `KERAS_BACKEND=torch` first (no TensorFlow needed)
 and refuses to continue if Keras was already imported with another backend.
 
-Conventions: ``rate`` (Keras) and ``p`` (``dropout_lib``) are both the DROP
-probability; :math:`q = 1 - p` is the keep probability.
+Conventions: `rate` (Keras) and `p` (`dropout_lib`) are both the DROP
+probability; q = 1 − p is the keep probability.
 """
 
 from __future__ import annotations
@@ -48,12 +48,12 @@ __all__ = [
 
 
 def import_keras(backend: str = "torch") -> Any:
-    """Import Keras 3 on ``backend`` (default ``"torch"``) and return the module.
+    """Import Keras 3 on `backend` (default `"torch"`) and return the module.
 
     Keras chooses its backend when it is first imported, from the environment
-    variable ``KERAS_BACKEND``. This sets the variable if it is unset and checks
-    that an already imported Keras uses ``backend``; otherwise it raises
-    ``RuntimeError`` (restart the kernel and set the variable before importing).
+    variable `KERAS_BACKEND`. This sets the variable if it is unset and checks
+    that an already imported Keras uses `backend`; otherwise it raises
+    `RuntimeError` (restart the kernel and set the variable before importing).
     """
     if not isinstance(backend, str):
         raise TypeError(f"backend must be a string; got backend={backend!r}")
@@ -76,7 +76,7 @@ def import_keras(backend: str = "torch") -> Any:
 
 # --------------------------------------------------------------------------- rates
 
-#: The Keras releases whose ``Dropout`` rate rules differ, as table column labels.
+#: The Keras releases whose `Dropout` rate rules differ, as table column labels.
 KERAS_VERSIONS = ("Keras 1", "Keras 2.0-2.3.1", "tf.keras 2.6-2.15", "Keras 3")
 
 Behaviour = Literal["raises", "call raises", "identity", "zeros", "dropout"]
@@ -85,33 +85,33 @@ Behaviour = Literal["raises", "call raises", "identity", "zeros", "dropout"]
 def keras_dropout_behaviour(
     rate: float, version: str, *, training: bool = True
 ) -> Behaviour:
-    """What a Keras ``Dropout`` layer with this ``rate`` does in one of
-    :data:`KERAS_VERSIONS`.
+    """What a Keras `Dropout` layer with this `rate` does in one of
+    `KERAS_VERSIONS`.
 
-    Returns ``"raises"`` (the constructor raises ``ValueError``), ``"call raises"``
-    (the layer is built but a training call raises), ``"identity"`` (the input
-    comes back unchanged), ``"zeros"`` (every entry is zeroed) or ``"dropout"``
-    (inverted dropout: each entry is zeroed with probability ``rate`` and the
-    others are multiplied by :math:`1/(1-\\text{rate})`).
+    Returns `"raises"` (the constructor raises `ValueError`), `"call raises"`
+    (the layer is built but a training call raises), `"identity"` (the input
+    comes back unchanged), `"zeros"` (every entry is zeroed) or `"dropout"`
+    (inverted dropout: each entry is zeroed with probability `rate` and the
+    others are multiplied by 1/(1−rate)).
 
-    * ``"Keras 1"`` (``Dropout(p)``, Keras 1.x, both backends): the layer applied
-      ``K.in_train_phase(K.dropout(x, p), x)`` only when :math:`0 < p < 1` and
-      returned ``x`` otherwise, without checking ``p``. (Only the Theano
-      backend's ``K.dropout`` rejected levels outside :math:`[0, 1)`, and the
+    * `"Keras 1"` (`Dropout(p)`, Keras 1.x, both backends): the layer applied
+      `K.in_train_phase(K.dropout(x, p), x)` only when 0 < p < 1 and
+      returned `x` otherwise, without checking `p`. (Only the Theano
+      backend's `K.dropout` rejected levels outside [0, 1), and the
       layer never called it with such a level.)
-    * ``"Keras 2.0-2.3.1"`` (multi-backend Keras 2): the constructor silently
-      clamped ``rate = min(1, max(0, rate))``; the call kept the
-      :math:`0 < \\text{rate} < 1` guard, so any rate :math:`\\ge 1` meant *no*
+    * `"Keras 2.0-2.3.1"` (multi-backend Keras 2): the constructor silently
+      clamped `rate = min(1, max(0, rate))`; the call kept the
+      0 < rate < 1 guard, so any rate ≥ 1 meant *no*
       dropout at all.
-    * ``"tf.keras 2.6-2.15"`` (the Keras bundled with TensorFlow 2): the
-      constructor raises ``ValueError`` unless :math:`0 \\le \\text{rate} \\le 1`
-      (NaN included); rate 1 is accepted there, but ``tf.nn.dropout`` rejects it
+    * `"tf.keras 2.6-2.15"` (the Keras bundled with TensorFlow 2): the
+      constructor raises `ValueError` unless 0 ≤ rate ≤ 1
+      (NaN included); rate 1 is accepted there, but `tf.nn.dropout` rejects it
       when the layer is called in training.
-    * ``"Keras 3"``: the constructor raises ``ValueError`` unless
-      :math:`0 \\le \\text{rate} \\le 1` (NaN included); rate 0 is the identity
+    * `"Keras 3"`: the constructor raises `ValueError` unless
+      0 ≤ rate ≤ 1 (NaN included); rate 0 is the identity
       and rate 1 gives zeros.
 
-    With ``training=False`` every version returns the input (if it constructs).
+    With `training=False` every version returns the input (if it constructs).
     """
     if not isinstance(version, str) or version not in KERAS_VERSIONS:
         raise ValueError(f"version must be one of {KERAS_VERSIONS}; got {version!r}")
@@ -136,15 +136,15 @@ def keras_dropout_behaviour(
 
 
 def observed_keras_behaviour(rate: float, *, training: bool = True) -> Behaviour:
-    """What the INSTALLED ``keras.layers.Dropout(rate)`` does, in the vocabulary
-    of :func:`keras_dropout_behaviour`.
+    """What the INSTALLED `keras.layers.Dropout(rate)` does, in the vocabulary
+    of `keras_dropout_behaviour`.
 
-    Constructs the layer (``"raises"`` on ``ValueError``) and applies it once to
-    a fixed 40 x 100 input without zeros (``"call raises"`` on an exception):
-    ``"identity"`` if the output equals the input, ``"zeros"`` if it is all
-    zeros, ``"dropout"`` if some entries are zeroed and every kept entry is
-    :math:`x_i / (1 - \\text{rate})` to float32 precision. Any other output
-    raises ``RuntimeError``.
+    Constructs the layer (`"raises"` on `ValueError`) and applies it once to
+    a fixed 40 x 100 input without zeros (`"call raises"` on an exception):
+    `"identity"` if the output equals the input, `"zeros"` if it is all
+    zeros, `"dropout"` if some entries are zeroed and every kept entry is
+    xᵢ / (1 − rate) to float32 precision. Any other output
+    raises `RuntimeError`.
     """
     keras = import_keras()
     try:
@@ -172,13 +172,13 @@ def observed_keras_behaviour(rate: float, *, training: bool = True) -> Behaviour
 
 
 def training_flag_probe(name: str = "probe") -> Any:
-    """A Keras layer that returns its input and records the ``training`` flag of
+    """A Keras layer that returns its input and records the `training` flag of
     each real call.
 
-    ``layer.seen`` lists the flag of every call on real data, in order. Calls
+    `layer.seen` lists the flag of every call on real data, in order. Calls
     Keras makes while tracing shapes (on symbolic tensors, or on PyTorch's
-    ``meta`` device) are not recorded. Put it in a model to see what ``fit``,
-    ``evaluate`` and ``predict`` pass to the layers: every ``Dropout`` layer
+    `meta` device) are not recorded. Put it in a model to see what `fit`,
+    `evaluate` and `predict` pass to the layers: every `Dropout` layer
     receives the same flag.
     """
     keras = import_keras()
@@ -215,12 +215,12 @@ def tutorial_keras_model(
     learning_rate: float = 1e-3,
 ) -> Any:
     """The tutorial's Keras model, compiled:
-    ``Dense(64, relu) -> Dropout -> Dense(64, relu) -> Dropout -> Dense(1, sigmoid)``.
+    `Dense(64, relu) -> Dropout -> Dense(64, relu) -> Dropout -> Dense(1, sigmoid)`.
 
-    Adam (``learning_rate``), binary cross-entropy on the sigmoid output,
-    accuracy as the metric. Every source of randomness is seeded from ``seed``:
+    Adam (`learning_rate`), binary cross-entropy on the sigmoid output,
+    accuracy as the metric. Every source of randomness is seeded from `seed`:
     the Glorot-uniform kernels (Keras's default initialiser, zero biases) and
-    each ``Dropout`` layer's mask stream. A rate of 0 adds no ``Dropout`` layer.
+    each `Dropout` layer's mask stream. A rate of 0 adds no `Dropout` layer.
     """
     keras = import_keras()
     rate = check_probability(rate, "rate")
@@ -248,7 +248,7 @@ def tutorial_keras_model(
     return model
 
 
-#: Mask draws averaged in ``run.extra["train_thinned_acc"]``.
+#: Mask draws averaged in `run.extra["train_thinned_acc"]`.
 THINNED_DRAWS = 10
 
 _SPLITS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
@@ -259,7 +259,7 @@ def _float32_splits(data: Any) -> list[np.ndarray]:
 
 
 def _bce_and_accuracy(prob: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Binary cross-entropy (probabilities clipped to ``[1e-7, 1 - 1e-7]``, as
+    """Binary cross-entropy (probabilities clipped to `[1e-7, 1 - 1e-7]`, as
     Keras does) and accuracy at threshold 0.5."""
     p = np.clip(prob.astype(np.float64).ravel(), 1e-7, 1 - 1e-7)
     t = y.astype(np.float64).ravel()
@@ -275,18 +275,18 @@ def fit_tutorial_keras(
     epochs: int = 20,
     batch_size: int = 32,
 ) -> list[Run]:
-    """Train :func:`tutorial_keras_model` with ``model.fit``, once per seed.
+    """Train `tutorial_keras_model` with `model.fit`, once per seed.
 
-    ``data`` holds ``x_train, y_train, x_val, y_val, x_test, y_test`` (for
+    `data` holds `x_train, y_train, x_val, y_val, x_test, y_test` (for
     example chapter 1's synthetic split). For each seed,
-    ``keras.utils.set_random_seed(seed)`` fixes the batch order; weights and
+    `keras.utils.set_random_seed(seed)` fixes the batch order; weights and
     masks are seeded by the model itself. The validation rows are passed as
-    ``validation_data``. Each :class:`~dropout_lib.training.Run` has the
-    history ``train_loss``/``train_acc`` (as ``fit`` logs them, dropout ON),
-    ``val_*``, ``test_*`` and ``train_eval_*`` (the full network on the training
+    `validation_data`. Each `dropout_lib.training.Run` has the
+    history `train_loss`/`train_acc` (as `fit` logs them, dropout ON),
+    `val_*`, `test_*` and `train_eval_*` (the full network on the training
     rows, dropout OFF) after every epoch, the trained Keras model, and
-    ``extra["train_thinned_acc"]``: the final weights' accuracy on the training
-    rows with dropout ON, averaged over :data:`THINNED_DRAWS` masks.
+    `extra["train_thinned_acc"]`: the final weights' accuracy on the training
+    rows with dropout ON, averaged over `THINNED_DRAWS` masks.
     """
     keras = import_keras()
     seeds = [check_seed(s, "seeds entries") for s in seeds]
@@ -352,16 +352,16 @@ def fit_tutorial_torch(
     epochs: int = 20,
     batch_size: int = 32,
 ) -> list[Run]:
-    """The same experiment in PyTorch: ``MLP(20, [64, 64], 1, rate)`` trained by
-    :func:`dropout_lib.training.run_seeds`.
+    """The same experiment in PyTorch: `MLP(20, [64, 64], 1, rate)` trained by
+    `dropout_lib.training.run_seeds`.
 
-    Same ``data``, epochs, batch size and metric names as
-    :func:`fit_tutorial_keras`. ``run_seeds`` seeds torch's generator with each
+    Same `data`, epochs, batch size and metric names as
+    `fit_tutorial_keras`. `run_seeds` seeds torch's generator with each
     seed (initial weights and masks) and the batch order.
 
-    Each framework keeps its own defaults: PyTorch's ``Linear`` initialisation,
-    ``Adam(lr=1e-3)`` with ``eps=1e-8`` (Keras: ``1e-7``), and the loss on
-    logits (``BCEWithLogitsLoss``) instead of on sigmoid probabilities.
+    Each framework keeps its own defaults: PyTorch's `Linear` initialisation,
+    `Adam(lr=1e-3)` with `eps=1e-8` (Keras: `1e-7`), and the loss on
+    logits (`BCEWithLogitsLoss`) instead of on sigmoid probabilities.
     """
     import torch
 
@@ -404,14 +404,14 @@ def fit_tutorial_torch(
 
 
 def mlp_from_keras(keras_model: Any, rate: float | None = None) -> Any:
-    """A :class:`dropout_lib.models.MLP` holding a copy of a Keras ``Dense``
+    """A `dropout_lib.models.MLP` holding a copy of a Keras `Dense`
     stack's weights.
 
-    Keras stores a ``Dense`` kernel as ``(in, out)`` and computes :math:`xW + b`;
-    ``torch.nn.Linear`` stores ``(out, in)`` and computes :math:`xW^\\top + b`,
-    so each kernel is transposed. The Keras model must be a chain of ``Dense``
-    layers (ReLU hidden, one output unit) with optional ``Dropout`` layers;
-    ``rate`` defaults to the first ``Dropout`` layer's rate (0 if none). The
+    Keras stores a `Dense` kernel as `(in, out)` and computes xW + b;
+    `torch.nn.Linear` stores `(out, in)` and computes xWᵀ + b,
+    so each kernel is transposed. The Keras model must be a chain of `Dense`
+    layers (ReLU hidden, one output unit) with optional `Dropout` layers;
+    `rate` defaults to the first `Dropout` layer's rate (0 if none). The
     returned MLP outputs logits: apply a sigmoid to compare with Keras's
     probabilities. The Keras model is not modified.
     """

@@ -66,7 +66,7 @@ HELD_OUT: tuple[int, int] = (5, 8)
 class Split:
     """Train and test tensors; labels of the 8 seen classes are renumbered 0..7.
 
-    ``x_*`` are float32 images ``[N, 28, 28]`` in [0, 1]; ``x_ood`` holds test
+    `x_*` are float32 images `[N, 28, 28]` in [0, 1]; `x_ood` holds test
     images of the held-out classes (no labels: no class of the model fits).
     """
 
@@ -79,7 +79,7 @@ class Split:
 
 
 def _subset(y: np.ndarray, classes: Sequence[int], per_class: int) -> np.ndarray:
-    """Indices of the first ``per_class`` examples of each class, in data order."""
+    """Indices of the first `per_class` examples of each class, in data order."""
     keep = [np.flatnonzero(y == c)[:per_class] for c in classes]
     return np.sort(np.concatenate(keep))
 
@@ -89,9 +89,9 @@ def load_split(
     n_test_per_class: int = 500,
     held_out: Sequence[int] = HELD_OUT,
 ) -> Split:
-    """The chapter's data: the first ``n_train_per_class`` training images of each
-    seen class, the first ``n_test_per_class`` test images of each class (seen
-    classes form ``x_test``, held-out classes ``x_ood``). Deterministic."""
+    """The chapter's data: the first `n_train_per_class` training images of each
+    seen class, the first `n_test_per_class` test images of each class (seen
+    classes form `x_test`, held-out classes `x_ood`). Deterministic."""
     n_train_per_class = check_int(n_train_per_class, "n_train_per_class", 1)
     n_test_per_class = check_int(n_test_per_class, "n_test_per_class", 1)
     held = tuple(check_int(c, "held_out entries", 0) for c in held_out)
@@ -114,11 +114,11 @@ def load_split(
 
 
 def rotate(x: torch.Tensor, angle: float) -> torch.Tensor:
-    """Images ``[N, H, W]`` rotated by ``angle`` degrees about their centre.
+    """Images `[N, H, W]` rotated by `angle` degrees about their centre.
 
-    ``scipy.ndimage.rotate`` with bilinear interpolation (``order=1``), the
-    same frame (``reshape=False``) and black (0) outside the original image;
-    values are clipped to [0, 1]. A new tensor; ``x`` is not modified.
+    `scipy.ndimage.rotate` with bilinear interpolation (`order=1`), the
+    same frame (`reshape=False`) and black (0) outside the original image;
+    values are clipped to [0, 1]. A new tensor; `x` is not modified.
     """
     from scipy import ndimage
 
@@ -141,10 +141,10 @@ def train_models(
     lr: float = 1e-3,
     device: torch.device | None = None,
 ) -> list[Run]:
-    """One MLP per seed (``784-hidden-8``, dropout ``p`` after each hidden ReLU),
-    trained with Adam on ``split``'s training set by :func:`run_seeds`.
+    """One MLP per seed (`784-hidden-8`, dropout `p` after each hidden ReLU),
+    trained with Adam on `split`'s training set by `run_seeds`.
 
-    Training runs on ``device`` (default :func:`dropout_lib.get_device`, a GPU
+    Training runs on `device` (default `dropout_lib.get_device`, a GPU
     where there is one); the trained models are returned on the CPU, where the
     chapter analyses them next to its CPU data.
     """
@@ -170,7 +170,7 @@ def train_models(
 
 
 def _to_cpu(runs: list[Run]) -> list[Run]:
-    """Move every run's model to the CPU (in place) and return ``runs``."""
+    """Move every run's model to the CPU (in place) and return `runs`."""
     for run in runs:
         if run.model is not None:
             run.model.cpu()
@@ -179,16 +179,16 @@ def _to_cpu(runs: list[Run]) -> list[Run]:
 
 @dataclass(frozen=True)
 class Predictions:
-    """One seed's predictions on one input set: ``ws`` ``[N, C]`` (weight scaling),
-    ``mc`` ``[T, N, C]`` (MC dropout passes), ``ens`` ``[M, N, C]`` (members)."""
+    """One seed's predictions on one input set: `ws` `[N, C]` (weight scaling),
+    `mc` `[T, N, C]` (MC dropout passes), `ens` `[M, N, C]` (members)."""
 
     ws: torch.Tensor
     mc: torch.Tensor
     ens: torch.Tensor
 
     def probs(self, method: str, passes: int | None = None) -> torch.Tensor:
-        """Predictive probabilities ``[N, C]`` of ``method`` in ``ws``, ``mc``, ``ens``
-        (``passes``: use only the first so many MC passes)."""
+        """Predictive probabilities `[N, C]` of `method` in `ws`, `mc`, `ens`
+        (`passes`: use only the first so many MC passes)."""
         if method == "ws":
             return self.ws
         if method == "mc":
@@ -201,10 +201,10 @@ class Predictions:
 def predict(
     members: Sequence[nn.Module], x: torch.Tensor, passes: int, *, seed: int = 0
 ) -> Predictions:
-    """Weight scaling and ``passes`` MC dropout passes of ``members[0]``, and every
-    member's weight-scaled prediction (the deep ensemble), on inputs ``x``.
+    """Weight scaling and `passes` MC dropout passes of `members[0]`, and every
+    member's weight-scaled prediction (the deep ensemble), on inputs `x`.
 
-    ``x`` is moved to each model's device; the predictions come back on ``x``'s.
+    `x` is moved to each model's device; the predictions come back on `x`'s.
     """
     if not members:
         raise ValueError("members must hold at least one model")
@@ -219,7 +219,7 @@ def predict(
 
 
 def _device_of(model: nn.Module) -> torch.device:
-    """The device of ``model``'s first parameter (the CPU for a model without any)."""
+    """The device of `model`'s first parameter (the CPU for a model without any)."""
     for prm in model.parameters():
         return prm.device
     return torch.device("cpu")
@@ -231,7 +231,7 @@ METHODS = ("ws", "mc", "ens")
 def score_table(
     preds: Sequence[Predictions], y: torch.Tensor, n_bins: int = 15
 ) -> dict[str, dict[str, np.ndarray]]:
-    """``table[method][metric]``: one value per seed of accuracy, NLL, Brier, ECE."""
+    """`table[method][metric]`: one value per seed of accuracy, NLL, Brier, ECE."""
     out: dict[str, dict[str, np.ndarray]] = {}
     for method in METHODS:
         rows: dict[str, list[float]] = {"acc": [], "nll": [], "brier": [], "ece": []}
@@ -248,9 +248,9 @@ def score_table(
 def curve_over_passes(
     preds: Sequence[Predictions], y: torch.Tensor, passes: Sequence[int]
 ) -> dict[str, np.ndarray]:
-    """Accuracy and NLL of the MC average of the first ``T`` passes, for each ``T``.
+    """Accuracy and NLL of the MC average of the first `T` passes, for each `T`.
 
-    Returns ``"acc"`` and ``"nll"`` as arrays ``[len(passes), n_seeds]``.
+    Returns `"acc"` and `"nll"` as arrays `[len(passes), n_seeds]`.
     """
     acc = np.zeros((len(passes), len(preds)))
     loss = np.zeros_like(acc)
@@ -273,9 +273,9 @@ def claim(
 ) -> tuple[str, PairedDiff]:
     """One line for a table of claims, and the paired difference A - B behind it.
 
-    The verdict is ``"A > B"`` or ``"A < B"`` only when the 95 % interval of
-    :func:`dropout_lib.stats.paired_diff` excludes 0, and ``"inconclusive at n
-    seeds"`` otherwise.
+    The verdict is `"A > B"` or `"A < B"` only when the 95 % interval of
+    `dropout_lib.stats.paired_diff` excludes 0, and `"inconclusive at n
+    seeds"` otherwise.
     """
     d = paired_diff(a, b)
     if d.a_better:
@@ -290,7 +290,7 @@ def claim(
 def ood_table(
     preds_in: Sequence[Predictions], preds_out: Sequence[Predictions]
 ) -> dict[str, np.ndarray]:
-    """AUROC per seed of telling ``preds_out`` inputs from ``preds_in`` inputs, by
+    """AUROC per seed of telling `preds_out` inputs from `preds_in` inputs, by
     the entropy of each method's predictive mean and by the mutual information
     of MC dropout and of the ensemble."""
     rows: dict[str, list[float]] = {
@@ -317,13 +317,13 @@ def ood_table(
 def softmax_regression_ensemble(
     w: np.ndarray, b: np.ndarray, x: np.ndarray, p: float
 ) -> dict[str, np.ndarray]:
-    """Enumerate all :math:`2^n` input masks of softmax regression with dropout on
-    its ``n`` inputs: :math:`f_m(x) = \\mathrm{softmax}(W (m \\odot x)/q + b)`.
+    """Enumerate all 2ⁿ input masks of softmax regression with dropout on
+    its `n` inputs: fₘ(x) = softmax(W (m ⊙ x)/q + b).
 
-    Returns the exact ``"arithmetic"`` mean :math:`\\sum_m P(m) f_m(x)`, the
-    normalised weighted ``"geometric"`` mean :math:`\\propto \\prod_m f_m(x)^{P(m)}`
-    and the ``"weight_scaled"`` prediction :math:`\\mathrm{softmax}(W x + b)`.
-    ``w`` is ``[C, n]`` (n <= 16), ``b`` ``[C]``, ``x`` ``[n]``; float64.
+    Returns the exact `"arithmetic"` mean Σₘ P(m) fₘ(x), the
+    normalised weighted `"geometric"` mean ∝ ∏ₘ fₘ(x)^P(m)
+    and the `"weight_scaled"` prediction softmax(W x + b).
+    `w` is `[C, n]` (n <= 16), `b` `[C]`, `x` `[n]`; float64.
     """
     p = check_probability(p, "p")
     w, b, x = (np.asarray(a, dtype=np.float64) for a in (w, b, x))
@@ -350,7 +350,7 @@ def softmax_regression_ensemble(
 
 
 def _tv(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Mean total-variation distance :math:`\\frac12\\|a - b\\|_1` over examples."""
+    """Mean total-variation distance (1/2) ‖a − b‖₁ over examples."""
     return float(0.5 * (a.double() - b.double()).abs().sum(dim=1).mean())
 
 
@@ -368,17 +368,17 @@ def ensemble_view_grid(
 ) -> dict[str, np.ndarray]:
     """Distance between weight scaling and the MC average, per depth, rate and seed.
 
-    For each cell, an MLP with ``depth`` hidden layers of ``width`` units and
-    dropout ``rate`` after each is trained (Adam, ``epochs`` epochs, the first
-    ``n_train`` training images); on the first ``n_inputs`` test images the
-    ``passes``-pass MC average :math:`\\bar p_T` is compared with weight scaling.
-    Returns arrays ``[depth, rate, seed]``: ``"tv"``, the mean total-variation
-    distance :math:`\\frac12\\|\\bar p_T - p_{\\mathrm{ws}}\\|_1`, and ``"floor"``,
+    For each cell, an MLP with `depth` hidden layers of `width` units and
+    dropout `rate` after each is trained (Adam, `epochs` epochs, the first
+    `n_train` training images); on the first `n_inputs` test images the
+    `passes`-pass MC average p̄_T is compared with weight scaling.
+    Returns arrays `[depth, rate, seed]`: `"tv"`, the mean total-variation
+    distance (1/2) ‖p̄_T − p_ws‖₁, and `"floor"`,
     the distance between the two halves' averages divided by 2, an estimate of
-    the part of ``"tv"`` due to the finite ``passes`` (for a TV distance that is
-    pure sampling noise, two averages of :math:`T/2` passes are about
-    :math:`\\sqrt 2 \\cdot \\sqrt 2 = 2` times as far apart as one average of
-    :math:`T` passes is from the exact mean); ``"acc_ws"`` the accuracy.
+    the part of `"tv"` due to the finite `passes` (for a TV distance that is
+    pure sampling noise, two averages of T/2 passes are about
+    √2 · √2 = 2 times as far apart as one average of
+    T passes is from the exact mean); `"acc_ws"` the accuracy.
     """
     passes = check_int(passes, "passes", 2)
     x_tr, y_tr = split.x_train[:n_train], split.y_train[:n_train]
@@ -431,11 +431,11 @@ def _mlp_adam(
 
 
 def seed_dropout_generators(model: nn.Module, seed: int) -> nn.Module:
-    """Give every :class:`dropout_lib.nn.Dropout` in ``model`` its own generator,
-    seeded ``seed, seed + 1, ...`` in module order (in place; returns ``model``).
+    """Give every `dropout_lib.nn.Dropout` in `model` its own generator,
+    seeded `seed, seed + 1, ...` in module order (in place; returns `model`).
 
     Each layer then draws its masks from its own stream, in pass order, whether
-    the :math:`T` passes run one after another or as one tiled batch (CPU
+    the T passes run one after another or as one tiled batch (CPU
     generators fill a tensor element by element), so looped and batched MC
     dropout see the same masks.
     """
@@ -451,9 +451,9 @@ def seed_dropout_generators(model: nn.Module, seed: int) -> nn.Module:
 def time_mc(
     model: nn.Module, x: torch.Tensor, passes: int, repeats: int = 5
 ) -> dict[str, float]:
-    """Median wall time (s) over ``repeats`` of ``passes`` MC passes on ``x``,
-    looped (:func:`dropout_lib.inference.mc_samples`) and batched
-    (:func:`dropout_lib.uncertainty.mc_samples_batched`), and their ratio."""
+    """Median wall time (s) over `repeats` of `passes` MC passes on `x`,
+    looped (`dropout_lib.inference.mc_samples`) and batched
+    (`dropout_lib.uncertainty.mc_samples_batched`), and their ratio."""
     repeats = check_int(repeats, "repeats", 1)
     times: dict[str, list[float]] = {"looped": [], "batched": []}
     fns: dict[str, Callable[[], Any]] = {
@@ -478,10 +478,10 @@ def time_mc(
 def build_bn_mlp(
     n_classes: int = 8, hidden: int = 128, p: float = 0.3
 ) -> nn.Sequential:
-    """``Flatten -> [Linear -> BatchNorm1d -> ReLU -> Dropout(p)] x 2 -> Linear``.
+    """`Flatten -> [Linear -> BatchNorm1d -> ReLU -> Dropout(p)] x 2 -> Linear`.
 
-    Uses ``torch.nn.Dropout`` (the layer most code uses) so the Keras twin
-    (:func:`keras_twin`) can mirror it layer by layer.
+    Uses `torch.nn.Dropout` (the layer most code uses) so the Keras twin
+    (`keras_twin`) can mirror it layer by layer.
     """
     check_probability(p, "p")
     return nn.Sequential(
@@ -499,13 +499,13 @@ def build_bn_mlp(
 
 
 def keras_twin(model: nn.Sequential, dropout_cls: Any) -> Any:
-    """A Keras 3 model that computes what ``model`` (from :func:`build_bn_mlp`) does.
+    """A Keras 3 model that computes what `model` (from `build_bn_mlp`) does.
 
     Dense kernels are the transposed torch weights; BatchNormalization gets
-    torch's ``weight``, ``bias``, ``running_mean``, ``running_var`` and ``eps``
-    (Keras's default epsilon is 1e-3, torch's 1e-5); each ``nn.Dropout(p)``
-    becomes ``dropout_cls(p)`` (``keras.layers.Dropout`` or an always-on
-    subclass). Needs ``KERAS_BACKEND=torch`` (or another backend) set before
+    torch's `weight`, `bias`, `running_mean`, `running_var` and `eps`
+    (Keras's default epsilon is 1e-3, torch's 1e-5); each `nn.Dropout(p)`
+    becomes `dropout_cls(p)` (`keras.layers.Dropout` or an always-on
+    subclass). Needs `KERAS_BACKEND=torch` (or another backend) set before
     Keras is imported.
     """
     import keras
