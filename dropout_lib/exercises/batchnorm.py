@@ -1,11 +1,11 @@
 """Checkers for the exercises of the chapter on BatchNorm and dropout in CNNs.
 
 Each checker calls the learner's function through
-:func:`~dropout_lib.exercises._checking.call_learner` on cases with known
-answers and returns ``True``, or raises
-:class:`~dropout_lib.exercises._checking.CheckFailed` naming the property that
-failed, with a hint. No ``assert`` statement decides anything, so the checks
-hold under ``python -O`` too.
+`dropout_lib.exercises._checking.call_learner` on cases with known
+answers and returns `True`, or raises
+`dropout_lib.exercises._checking.CheckFailed` naming the property that
+failed, with a hint. No `assert` statement decides anything, so the checks
+hold under `python -O` too.
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ def _as_float(value: object, what: str, hint: str) -> float:
 def check_variance_shift(
     fn: Callable[[float, float, float], tuple[float, float]],
 ) -> bool:
-    """Check ``fn(c, v, p) -> (var_train, var_test)`` for an activation of mean c and
+    """Check `fn(c, v, p) -> (var_train, var_test)` for an activation of mean c and
     variance v.
 
-    The reference is :func:`dropout_lib.diagnostics.variance_shift`:
-    :math:`\\operatorname{Var}_{\\text{train}} = (c^2 + v)/q - c^2` and
-    :math:`\\operatorname{Var}_{\\text{test}} = v`, :math:`q = 1 - p`; both must
-    match to a relative tolerance of :math:`10^{-9}` (the formula is exact).
+    The reference is `dropout_lib.diagnostics.variance_shift`:
+    Var_train = (c² + v)/q − c² and
+    Var_test = v, q = 1 − p; both must
+    match to a relative tolerance of 10⁻⁹ (the formula is exact).
     """
     require_callable(fn, "fn", "(c, v, p) -> (var_train, var_test)")
     cases = [
@@ -78,13 +78,13 @@ def check_variance_shift(
 
 
 def check_channel_dropout(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> bool:
-    """Check ``fn(x, p)``: inverted dropout of whole channels of ``x`` (``(N, C, H,
-    W)``).
+    """Check `fn(x, p)`: inverted dropout of whole channels of `x` (`(N, C, H,
+    W)`).
 
     Properties checked: the input is not modified; the shape is kept; every
-    feature map is either all zeros or the input divided by :math:`q`; the
-    fraction of kept maps is :math:`q` within :data:`~._checking.Z` standard
-    errors :math:`\\sqrt{pq/(NC)}`; masks differ between samples; ``p = 0``
+    feature map is either all zeros or the input divided by q; the
+    fraction of kept maps is q within `._checking.Z` standard
+    errors √(pq/(NC)); masks differ between samples; `p = 0`
     returns the input unchanged. The caller's random state is restored.
     """
     require_callable(fn, "fn", "(x, p) -> tensor")

@@ -1,23 +1,23 @@
-"""``check_dropout``: an automatic checker for a learner's inverted-dropout function.
+"""`check_dropout`: an automatic checker for a learner's inverted-dropout function.
 
-The learner writes ``fn(x, p, rng) -> array`` (``p`` the DROP probability, ``rng``
-a ``numpy.random.Generator``). :func:`check_dropout` returns True or raises
-:class:`~dropout_lib.exercises._checking.CheckFailed` (an ``AssertionError``)
+The learner writes `fn(x, p, rng) -> array` (`p` the DROP probability, `rng`
+a `numpy.random.Generator`). `check_dropout` returns True or raises
+`dropout_lib.exercises._checking.CheckFailed` (an `AssertionError`)
 naming the first property that failed, with a hint.
 
 Statistical tolerances
 ----------------------
-With :math:`N` entries, drop probability :math:`p` and keep probability
-:math:`q = 1 - p`, a correct function has
+With N entries, drop probability p and keep probability
+q = 1 − p, a correct function has
 
-* dropped fraction :math:`\\hat f` with standard deviation :math:`\\sqrt{pq/N}`;
-* output mean :math:`\\bar y` with :math:`\\mathbb{E}[\\bar y] = \\bar x` and standard
-  deviation :math:`\\sqrt{(p/q) \\sum_i x_i^2} / N`.
+* dropped fraction f̂ with standard deviation √(pq/N);
+* output mean ȳ with E[ȳ] = x̄ and standard
+  deviation √((p/q) Σᵢ xᵢ²) / N.
 
-Both checks allow :data:`~dropout_lib.exercises._checking.Z` = 5.5 standard
+Both checks allow `dropout_lib.exercises._checking.Z` = 5.5 standard
 deviations, the course's one tolerance policy: by the normal approximation
-(excellent at :math:`N = 10^5`) each fails a correct function with probability
-:math:`2\\Phi(-5.5) \\approx 3.8 \\times 10^{-8}`. Wrong functions miss by
+(excellent at N = 10⁵) each fails a correct function with probability
+2Φ(−5.5) ≈ 3.8 × 10⁻⁸. Wrong functions miss by
 hundreds of standard deviations.
 """
 
@@ -58,22 +58,22 @@ def _call(fn: DropoutFn, x: np.ndarray, p: float, seed: int, what: str) -> np.nd
 
 
 def check_dropout(fn: DropoutFn) -> bool:
-    """Check that ``fn(x, p, rng)`` implements inverted dropout with drop
-    probability ``p``.
+    """Check that `fn(x, p, rng)` implements inverted dropout with drop
+    probability `p`.
 
     Properties checked, in order (the first failure is reported):
 
-    1. it runs at :math:`p = 0.3` and keeps the input's shape;
-    2. it does not modify ``x`` in place;
-    3. :math:`p = 0` returns ``x`` unchanged;
-    4. :math:`p = 1` returns exact zeros (no exception, no NaN);
+    1. it runs at p = 0.3 and keeps the input's shape;
+    2. it does not modify `x` in place;
+    3. p = 0 returns `x` unchanged;
+    4. p = 1 returns exact zeros (no exception, no NaN);
     5. the mask is drawn per element (not one coin for the whole array);
-    6. every entry is 0 or :math:`x_i / (1 - p)` (catches no rescaling, scaling
-       by :math:`1 - p`, and scaling by :math:`1/p`);
-    7. the dropped fraction is :math:`p` within ``Z`` standard deviations
+    6. every entry is 0 or xᵢ / (1 − p) (catches no rescaling, scaling
+       by 1 − p, and scaling by 1/p);
+    7. the dropped fraction is p within `Z` standard deviations
        (catches keep/drop confusion);
-    8. the mean is preserved within ``Z`` standard deviations;
-    9. the same ``rng`` seed gives the same output (the function uses ``rng``).
+    8. the mean is preserved within `Z` standard deviations;
+    9. the same `rng` seed gives the same output (the function uses `rng`).
     """
     require_callable(fn, "fn", "fn(x, p, rng)")
     data_rng = np.random.default_rng(20260101)

@@ -1,21 +1,21 @@
-"""Checkers for the exercises of the d2l chapter (``chapters/05_d2l``).
+"""Checkers for the exercises of the d2l chapter (`chapters/05_d2l`).
 
-* :func:`check_dropout_layer` checks a learner's PyTorch ``dropout_layer(X, p)``
-  for the pitfalls the chapter shows (device, ``assert`` validation, mutation,
-  a ``randn`` mask) and for the statistics of inverted dropout.
-* :func:`check_constant_loss` checks a learner's formula for the smallest mean
+* `check_dropout_layer` checks a learner's PyTorch `dropout_layer(X, p)`
+  for the pitfalls the chapter shows (device, `assert` validation, mutation,
+  a `randn` mask) and for the statistics of inverted dropout.
+* `check_constant_loss` checks a learner's formula for the smallest mean
   cross-entropy a network can reach when every hidden unit is dropped
-  (``p = 1``): the entropy of the class frequencies.
+  (`p = 1`): the entropy of the class frequencies.
 
-Both follow the contract of :mod:`dropout_lib.exercises._checking`: they return
-``True`` or raise :class:`~dropout_lib.exercises._checking.CheckFailed` (also under
-``python -O``), and an exception of the learner's function is reported as a
-failed property. Statistical tolerance of :func:`check_dropout_layer`: with
-:math:`N` entries, drop probability :math:`p` and :math:`q = 1 - p`, the dropped
-fraction has standard deviation :math:`\\sqrt{pq/N}`; the check allows
-:data:`~dropout_lib.exercises._checking.Z` = 5.5 of them (the course's one
+Both follow the contract of `dropout_lib.exercises._checking`: they return
+`True` or raise `dropout_lib.exercises._checking.CheckFailed` (also under
+`python -O`), and an exception of the learner's function is reported as a
+failed property. Statistical tolerance of `check_dropout_layer`: with
+N entries, drop probability p and q = 1 − p, the dropped
+fraction has standard deviation √(pq/N); the check allows
+`dropout_lib.exercises._checking.Z` = 5.5 of them (the course's one
 tolerance), so a correct function fails with probability
-:math:`2\\Phi(-5.5) \\approx 4 \\times 10^{-8}` per value of ``p`` (the draws are
+2Φ(−5.5) ≈ 4 × 10⁻⁸ per value of `p` (the draws are
 seeded, so in practice the check is deterministic).
 """
 
@@ -47,18 +47,18 @@ def _as_tensor(value: object, what: str) -> torch.Tensor:
 
 
 def check_dropout_layer(fn: DropoutLayerFn) -> bool:
-    """Check ``fn(X, p)``, PyTorch inverted dropout with ``p`` the DROP probability.
+    """Check `fn(X, p)`, PyTorch inverted dropout with `p` the DROP probability.
 
-    Properties checked, in order: a wrong ``p`` (-0.1, 1.5, NaN) raises
-    ``ValueError`` (an ``AssertionError`` from a bare ``assert`` fails this
-    check, since ``python -O`` would remove it); ``p = 0`` returns ``X``'s values
-    and ``p = 1`` zeros; the output keeps ``X``'s shape, dtype and device (tried
-    on a ``meta`` tensor, which exists on every machine); ``X`` is not modified;
-    every output entry is 0 or :math:`x/(1-p)`; and the dropped fraction is
-    within :data:`Z` standard deviations :math:`\\sqrt{p(1-p)/N}` of ``p`` for
-    ``p`` in {0.2, 0.5, 0.9}. The global torch generator is restored afterwards.
+    Properties checked, in order: a wrong `p` (-0.1, 1.5, NaN) raises
+    `ValueError` (an `AssertionError` from a bare `assert` fails this
+    check, since `python -O` would remove it); `p = 0` returns `X`'s values
+    and `p = 1` zeros; the output keeps `X`'s shape, dtype and device (tried
+    on a `meta` tensor, which exists on every machine); `X` is not modified;
+    every output entry is 0 or x/(1−p); and the dropped fraction is
+    within `Z` standard deviations √(p(1−p)/N) of `p` for
+    `p` in {0.2, 0.5, 0.9}. The global torch generator is restored afterwards.
 
-    Returns True, or raises ``CheckFailed`` naming the first failed property.
+    Returns True, or raises `CheckFailed` naming the first failed property.
     """
     require_callable(fn, "fn", "fn(X, p)")
     x = torch.linspace(0.5, 2.0, 60).reshape(3, 4, 5)
@@ -150,15 +150,15 @@ def _entropy(labels: np.ndarray, n_classes: int) -> float:
 
 
 def check_constant_loss(fn: Callable[[np.ndarray, int], float]) -> bool:
-    """Check ``fn(labels, n_classes)``: the least mean cross-entropy of a constant net.
+    """Check `fn(labels, n_classes)`: the least mean cross-entropy of a constant net.
 
     A network whose every hidden unit is dropped outputs the same logits
-    :math:`b` for every input. The mean cross-entropy
-    :math:`L(b) = -\\sum_k \\hat\\pi_k \\log \\operatorname{softmax}(b)_k` is
-    minimised at :math:`\\operatorname{softmax}(b) = \\hat\\pi` (the class
+    b for every input. The mean cross-entropy
+    L(b) = −Σₖ π̂ₖ log softmax(b)ₖ is
+    minimised at softmax(b) = π̂ (the class
     frequencies), where it equals the entropy
-    :math:`H(\\hat\\pi) = -\\sum_k \\hat\\pi_k \\log \\hat\\pi_k` (with
-    :math:`0 \\log 0 = 0`). The checker compares ``fn`` with :math:`H(\\hat\\pi)`
+    H(π̂) = −Σₖ π̂ₖ log π̂ₖ (with
+    0 log 0 = 0). The checker compares `fn` with H(π̂)
     to 1e-9 on balanced, unbalanced and single-class label vectors (an exact
     formula, so no statistical tolerance).
     """

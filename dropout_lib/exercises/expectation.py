@@ -1,12 +1,12 @@
 """Checkers for the exercises of chapter 3 (expectation, variance, equivalence).
 
 Each checker calls the learner's function on several inputs (through
-:func:`~dropout_lib.exercises._checking.call_learner`, so a learner's exception
+`dropout_lib.exercises._checking.call_learner`, so a learner's exception
 becomes a failed check) and compares it with the exact answer; it returns True or
-raises :class:`~dropout_lib.exercises._checking.CheckFailed` with a message that
+raises `dropout_lib.exercises._checking.CheckFailed` with a message that
 names the property that failed and gives a hint. The checks here are exact
 (deterministic formulas and float64 trajectories), so no statistical tolerance
-:data:`~dropout_lib.exercises._checking.Z` is needed.
+`dropout_lib.exercises._checking.Z` is needed.
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ def _as_float(value: object, what: str) -> float:
 
 
 def check_classic_variance(fn: Callable[[np.ndarray, float], np.ndarray]) -> bool:
-    """Check ``fn(h, p)`` returns :math:`\\operatorname{Var}[m h] = h^2 p (1 - p)`.
+    """Check `fn(h, p)` returns Var[m h] = h² p (1 − p).
 
-    Element-wise: ``h`` is a float array, ``p`` the drop probability; the mask is
-    :math:`m \\sim \\mathrm{Bernoulli}(1 - p)` and there is no rescaling (classic
+    Element-wise: `h` is a float array, `p` the drop probability; the mask is
+    m ~ Bernoulli(1 − p) and there is no rescaling (classic
     dropout).
     """
     require_callable(fn, "fn", "(h, p) -> array")
@@ -78,9 +78,9 @@ def check_classic_variance(fn: Callable[[np.ndarray, float], np.ndarray]) -> boo
 
 
 def check_gaussian_sigma(fn: Callable[[float], float]) -> bool:
-    """Check ``fn(p)`` is the :math:`\\sigma` for which :math:`h \\cdot \\xi`,
-    :math:`\\xi \\sim N(1, \\sigma^2)`, has the same mean and variance as inverted
-    dropout with drop probability ``p``: :math:`\\sigma = \\sqrt{p / (1 - p)}`.
+    """Check `fn(p)` is the σ for which h · ξ,
+    ξ ~ N(1, σ²), has the same mean and variance as inverted
+    dropout with drop probability `p`: σ = √(p / (1 − p)).
     """
     require_callable(fn, "fn", "(p) -> float")
     for p in (0.0,) + _PS:
@@ -97,14 +97,14 @@ def check_gaussian_sigma(fn: Callable[[float], float]) -> bool:
 
 
 def check_lr_scale(fn: Callable[[float, str], float], *, simulate: bool = True) -> bool:
-    """Check ``fn(p, optimizer)`` returns :math:`\\eta_V / \\eta_W` for ``optimizer`` in
-    ``"sgd"``, ``"momentum"``, ``"adam"``: the factor by which the classic net's
+    """Check `fn(p, optimizer)` returns η_V / η_W for `optimizer` in
+    `"sgd"`, `"momentum"`, `"adam"`: the factor by which the classic net's
     next-layer learning rate must exceed the inverted net's for the two
     trajectories to coincide.
 
-    With ``simulate=True`` the learner's factor is also used to train the two nets
-    side by side (:func:`dropout_lib.equivalence.side_by_side`, 30 steps at
-    :math:`p = 0.3`), and the parameters must agree to 1e-9.
+    With `simulate=True` the learner's factor is also used to train the two nets
+    side by side (`dropout_lib.equivalence.side_by_side`, 30 steps at
+    p = 0.3), and the parameters must agree to 1e-9.
     """
     require_callable(fn, "fn", "(p, optimizer) -> float")
     for optimizer in _LR_OPTIMIZERS:
@@ -145,13 +145,13 @@ def check_lr_scale(fn: Callable[[float, str], float], *, simulate: bool = True) 
 def check_decay_scale(
     fn: Callable[[float, str], float], *, simulate: bool = True
 ) -> bool:
-    """Check ``fn(p, decay)`` returns :math:`\\lambda_V / \\lambda_W` for ``decay`` in
-    ``"coupled"`` (an L2 term in the loss: :math:`q^2`) and ``"decoupled"`` (AdamW
-    with :math:`\\eta_V = \\eta_W / q`: :math:`q`).
+    """Check `fn(p, decay)` returns λ_V / λ_W for `decay` in
+    `"coupled"` (an L2 term in the loss: q²) and `"decoupled"` (AdamW
+    with η_V = η_W / q: q).
 
-    With ``simulate=True`` the learner's factor is used to train the two nets side
-    by side with Adam/AdamW (:func:`dropout_lib.equivalence.side_by_side`, 40
-    steps at :math:`p = 0.4`, :math:`\\lambda_W = 0.05`), and the parameters must
+    With `simulate=True` the learner's factor is used to train the two nets side
+    by side with Adam/AdamW (`dropout_lib.equivalence.side_by_side`, 40
+    steps at p = 0.4, λ_W = 0.05), and the parameters must
     agree to 1e-9.
     """
     require_callable(fn, "fn", "(p, decay) -> float")

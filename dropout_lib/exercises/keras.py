@@ -1,14 +1,14 @@
 """Checkers for chapter 4 (Keras) exercises.
 
-* :func:`check_keras1_dropout`: Keras 1's backend dropout ``fn(x, level, rng)``
+* `check_keras1_dropout`: Keras 1's backend dropout `fn(x, level, rng)`
   on NumPy arrays, without the bugs of the NumPy copy in the source article;
-* :func:`check_spatial_dropout2d`: ``fn(x, p, rng, data_format)``, Keras's
-  ``SpatialDropout2D`` on NumPy arrays.
+* `check_spatial_dropout2d`: `fn(x, p, rng, data_format)`, Keras's
+  `SpatialDropout2D` on NumPy arrays.
 
-Each returns True or raises :class:`~dropout_lib.exercises._checking.CheckFailed`
-(an ``AssertionError``) naming the property that failed, with a hint; an
+Each returns True or raises `dropout_lib.exercises._checking.CheckFailed`
+(an `AssertionError`) naming the property that failed, with a hint; an
 exception raised by the learner's function is reported the same way. The
-statistical checks allow :data:`~dropout_lib.exercises._checking.Z` = 5.5
+statistical checks allow `dropout_lib.exercises._checking.Z` = 5.5
 standard deviations (the course's one tolerance policy). They use NumPy only,
 so they run without Keras.
 """
@@ -40,13 +40,13 @@ def _dropped_fraction_ok(
 
 
 def check_keras1_dropout(fn: Callable[..., Any]) -> bool:
-    """Check ``fn(x, level, rng)``: Keras 1's backend dropout, with its bugs fixed.
+    """Check `fn(x, level, rng)`: Keras 1's backend dropout, with its bugs fixed.
 
-    Required: a ``ValueError`` for ``level`` outside :math:`[0, 1)` (including 1
-    and NaN); ``x`` never modified; integer inputs accepted (float output);
-    ``level == 0`` returns the input's values; each entry is zeroed with
-    probability ``level`` and every kept entry equals
-    :math:`x_i / (1 - \\text{level})`.
+    Required: a `ValueError` for `level` outside [0, 1) (including 1
+    and NaN); `x` never modified; integer inputs accepted (float output);
+    `level == 0` returns the input's values; each entry is zeroed with
+    probability `level` and every kept entry equals
+    xᵢ / (1 − level).
     """
     require_callable(fn, "fn", "fn(x, level, rng)")
     for bad in (1.0, -0.1, 1.5, float("nan")):
@@ -133,13 +133,13 @@ def check_keras1_dropout(fn: Callable[..., Any]) -> bool:
 
 
 def check_spatial_dropout2d(fn: Callable[..., Any]) -> bool:
-    """Check ``fn(x, p, rng, data_format)``: SpatialDropout2D on NumPy arrays.
+    """Check `fn(x, p, rng, data_format)`: SpatialDropout2D on NumPy arrays.
 
-    For ``data_format="channels_last"`` (inputs ``(N, H, W, C)``) and
-    ``"channels_first"`` (``(N, C, H, W)``): each feature map (one sample, one
-    channel) is either all zeros or all kept and scaled by :math:`1/(1-p)`;
-    maps are dropped with probability ``p``; ``p == 0`` returns the values,
-    ``p == 1`` gives zeros; ``x`` is never modified.
+    For `data_format="channels_last"` (inputs `(N, H, W, C)`) and
+    `"channels_first"` (`(N, C, H, W)`): each feature map (one sample, one
+    channel) is either all zeros or all kept and scaled by 1/(1−p);
+    maps are dropped with probability `p`; `p == 0` returns the values,
+    `p == 1` gives zeros; `x` is never modified.
     """
     require_callable(fn, "fn", "fn(x, p, rng, data_format)")
     rng0 = np.random.default_rng(10)

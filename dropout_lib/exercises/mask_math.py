@@ -1,23 +1,23 @@
 """Checkers for chapter 2 (the mask: drawing, scaling and storing it).
 
-* :func:`check_mask_rule`: a function ``fn(shape, p, rng)`` that draws a boolean
+* `check_mask_rule`: a function `fn(shape, p, rng)` that draws a boolean
 keep-mask
-  for DROP probability ``p``, exact at ``p = 0`` and ``p = 1``.
-* :func:`check_packing`: a pair ``pack(mask)`` / ``unpack(packed)`` that stores a
+  for DROP probability `p`, exact at `p = 0` and `p = 1`.
+* `check_packing`: a pair `pack(mask)` / `unpack(packed)` that stores a
 boolean
   mask in one bit per entry and restores it exactly.
-* :func:`check_group_mean_variance`: a formula ``fn(d, block, p)`` for the variance of
-  the mean of ``d`` inverted-dropout outputs of unit activations when blocks of
-  ``block`` units share one coin (a broadcast mask, as with ``noise_shape``).
+* `check_group_mean_variance`: a formula `fn(d, block, p)` for the variance of
+  the mean of `d` inverted-dropout outputs of unit activations when blocks of
+  `block` units share one coin (a broadcast mask, as with `noise_shape`).
 
-Each returns True or raises :class:`~dropout_lib.exercises._checking.CheckFailed`
-(an ``AssertionError``) naming the failed property, with a hint.
+Each returns True or raises `dropout_lib.exercises._checking.CheckFailed`
+(an `AssertionError`) naming the failed property, with a hint.
 
-Statistical tolerance of :func:`check_mask_rule`: with :math:`N` = :data:`N_MASK`
-entries the kept fraction has standard deviation :math:`\\sqrt{pq/N}`; the check
-allows :data:`~dropout_lib.exercises._checking.Z` = 5.5 of them (the course's one
+Statistical tolerance of `check_mask_rule`: with N = `N_MASK`
+entries the kept fraction has standard deviation √(pq/N); the check
+allows `dropout_lib.exercises._checking.Z` = 5.5 of them (the course's one
 tolerance policy), so a correct function fails with probability
-:math:`2\\Phi(-5.5) \\approx 3.8 \\times 10^{-8}` per call.
+2Φ(−5.5) ≈ 3.8 × 10⁻⁸ per call.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ __all__ = [
     "group_mean_variance",
 ]
 
-#: entries in the statistical check of :func:`check_mask_rule`
+#: entries in the statistical check of `check_mask_rule`
 N_MASK = 200_000
 #: drop probability used for the statistical check (asymmetric, so p and 1 - p differ)
 P_TEST = 0.3
@@ -58,13 +58,13 @@ _TOP = float(np.nextafter(1.0, 0.0))
 
 
 class BoundaryGenerator(np.random.Generator):
-    """A NumPy Generator whose uniform draws hit the extremes of :math:`[0, 1)`.
+    """A NumPy Generator whose uniform draws hit the extremes of [0, 1).
 
-    ``random`` and ``uniform`` (with the default bounds) return ordinary draws in which
+    `random` and `uniform` (with the default bounds) return ordinary draws in which
     every third entry is replaced by 0.0 or by the largest double below 1. A real
-    generator produces each of these with probability :math:`2^{-53}`; this one makes
+    generator produces each of these with probability 2⁻⁵³; this one makes
     them common, so a mask rule that is wrong only at those values is caught.
-    Every other method (``binomial``, ``integers``, ...) is the real generator's.
+    Every other method (`binomial`, `integers`, ...) is the real generator's.
     """
 
     def _plant(self, u: Any) -> Any:
@@ -120,15 +120,15 @@ def _mask_call(
 
 
 def check_mask_rule(fn: MaskFn) -> bool:
-    """Check ``fn(shape, p, rng)``: a bool mask, True = keep,
-    :math:`P(\\text{True}) = 1 - p`.
+    """Check `fn(shape, p, rng)`: a bool mask, True = keep,
+    P(True) = 1 − p.
 
     Properties, in order: shape and dtype; one coin per entry; kept fraction
-    :math:`1 - p` within ``Z`` standard deviations (catches keep/drop
-    confusion); exactly all True at :math:`p = 0` and all False at :math:`p = 1`,
+    1 − p within `Z` standard deviations (catches keep/drop
+    confusion); exactly all True at p = 0 and all False at p = 1,
     even when the uniform draws are exactly 0.0 or just below 1 (a
-    :class:`BoundaryGenerator` is passed); equal seeds give equal masks (the
-    function uses ``rng``).
+    `BoundaryGenerator` is passed); equal seeds give equal masks (the
+    function uses `rng`).
     """
     require_callable(fn, "fn", "fn(shape, p, rng)")
     shape = (30, 40)
@@ -198,13 +198,13 @@ def _packed_nbytes(obj: Any) -> int:
 def check_packing(
     pack: Callable[[np.ndarray], Any], unpack: Callable[[Any], np.ndarray]
 ) -> bool:
-    """Check that ``unpack(pack(mask))`` restores any boolean mask in at most one
+    """Check that `unpack(pack(mask))` restores any boolean mask in at most one
     bit per entry.
 
-    Properties: the round trip returns a bool array equal to ``mask`` with the
+    Properties: the round trip returns a bool array equal to `mask` with the
     same shape, for shapes whose size is not a multiple of 8 too; the arrays (or
-    bytes) inside ``pack(mask)`` total at most :math:`\\lceil n/8 \\rceil` bytes;
-    ``pack`` does not modify ``mask``.
+    bytes) inside `pack(mask)` total at most ⌈n/8⌉ bytes;
+    `pack` does not modify `mask`.
     """
     if not callable(pack) or not callable(unpack):
         raise TypeError("pack and unpack must both be callables")
@@ -252,21 +252,17 @@ def check_packing(
 
 
 def group_mean_variance(d: int, block: int, p: float) -> float:
-    """Variance of :math:`\\bar y = \\frac1d \\sum_{i=1}^d m_i / q` when blocks of
-    ``block`` units share one coin.
+    """Variance of ȳ = (1/d) Σᵢ₌₁ᵈ mᵢ / q when blocks of `block` units share one coin.
 
-    The :math:`d` unit activations are split into :math:`g = d / b` blocks of :math:`b`
-    (``block``) units; each block has one mask value :math:`M_j \\sim
-    \\mathrm{Bernoulli}(q)`,
-    independent across blocks (a broadcast mask, e.g. one coin per channel). Then
-    :math:`\\bar y = \\frac1g \\sum_j M_j / q` and, since
-    :math:`\\operatorname{Var}(M_j/q) = p/q`,
+    The d unit activations are split into g = d / b blocks of b (`block`) units;
+    each block has one mask value Mⱼ ~ Bernoulli(q), independent across blocks (a
+    broadcast mask, e.g. one coin per channel). Then ȳ = (1/g) Σⱼ Mⱼ / q and, since
+    Var(Mⱼ/q) = p/q:
 
-    .. math:: \\operatorname{Var}(\\bar y) = \\frac{p}{q\\, g} = \\frac{p\\, b}{q\\, d}.
+        Var(ȳ) = p/(q g) = p b/(q d).
 
-    :math:`b = 1` is element-wise dropout (:math:`p/(qd)`), :math:`b = d` one coin for
-    all (:math:`p/q`). Requires :math:`0 \\le p < 1`, :math:`d, b \\ge 1` and :math:`b
-    \\mid d`.
+    b = 1 is element-wise dropout (p/(qd)), b = d one coin for all (p/q). Requires
+    0 ≤ p < 1, d, b ≥ 1 and b | d (b divides d).
     """
     d = check_int(d, "d", 1)
     block = check_int(block, "block", 1)
@@ -279,12 +275,12 @@ def group_mean_variance(d: int, block: int, p: float) -> float:
 
 
 def check_group_mean_variance(fn: Callable[[int, int, float], float]) -> bool:
-    """Check a learner's formula ``fn(d, block, p)`` against
-    :func:`group_mean_variance`.
+    """Check a learner's formula `fn(d, block, p)` against
+    `group_mean_variance`.
 
     Evaluated on a grid of layer sizes, block sizes and drop probabilities
-    (relative tolerance :math:`10^{-9}`); typical mistakes (classic dropout's
-    :math:`pq`, ignoring the sharing, dividing by the block size instead of the
+    (relative tolerance 10⁻⁹); typical mistakes (classic dropout's
+    pq, ignoring the sharing, dividing by the block size instead of the
     number of blocks) get their own hint.
     """
     require_callable(fn, "fn", "fn(d, block, p)")

@@ -1,10 +1,10 @@
 """Checkers for the exercises of chapter 1 (overfitting).
 
-Each checker calls the learner's function through :mod:`._checking` on cases
+Each checker calls the learner's function through `._checking` on cases
 with known answers and returns True, or raises
-:class:`~dropout_lib.exercises._checking.CheckFailed` naming the case that
+`dropout_lib.exercises._checking.CheckFailed` naming the case that
 failed and a hint. A learner's exception is reported the same way. No check
-uses ``assert``, so the checkers work under ``python -O`` too.
+uses `assert`, so the checkers work under `python -O` too.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ def reference_param_count(
     in_features: int, hidden: Sequence[int], out_features: int
 ) -> int:
     """Number of trainable parameters of a fully connected net
-    ``in -> hidden... -> out``.
+    `in -> hidden... -> out`.
 
-    A ``Linear(a, b)`` layer has a weight matrix :math:`b \\times a` and a bias of
-    length :math:`b`, so :math:`(a + 1) b` parameters; the net has
-    :math:`\\sum_{l} (n_{l-1} + 1)\\, n_l` with :math:`n_0` the inputs and
-    :math:`n_L` the outputs. Dropout layers add none. Widths must be integers
-    :math:`\\ge 1` (``ValueError``/``TypeError`` otherwise).
+    A `Linear(a, b)` layer has a weight matrix b × a and a bias of
+    length b, so (a + 1) b parameters; the net has
+    Σₗ (nₗ₋₁ + 1) nₗ with n₀ the inputs and
+    n_L the outputs. Dropout layers add none. Widths must be integers
+    ≥ 1 (`ValueError`/`TypeError` otherwise).
     """
     widths = [check_int(in_features, "in_features", 1)]
     widths += [check_int(h, "hidden entries", 1) for h in hidden]
@@ -44,14 +44,14 @@ def reference_param_count(
 def reference_early_stopping(
     val_losses: Sequence[float], patience: int
 ) -> tuple[int, int]:
-    """Early stopping on a validation loss: ``(best_epoch, stop_epoch)``, both counted
+    """Early stopping on a validation loss: `(best_epoch, stop_epoch)`, both counted
     from 1.
 
     An epoch *improves* if its loss is strictly below every earlier loss. Training
-    stops after ``patience`` consecutive epochs without improvement, i.e. at
-    epoch ``best + patience``, or at the last epoch if that comes first. The
-    weights restored are those of ``best_epoch``, the FIRST epoch reaching the
-    minimum seen up to the stop. ``patience`` must be an integer :math:`\\ge 1`.
+    stops after `patience` consecutive epochs without improvement, i.e. at
+    epoch `best + patience`, or at the last epoch if that comes first. The
+    weights restored are those of `best_epoch`, the FIRST epoch reaching the
+    minimum seen up to the stop. `patience` must be an integer ≥ 1.
     """
     patience = check_int(patience, "patience", 1)
     best_epoch, best = 0, float("inf")
@@ -64,11 +64,11 @@ def reference_early_stopping(
 
 
 def check_param_count(fn: Callable[[int, Sequence[int], int], int]) -> bool:
-    """Check ``fn(in_features, hidden, out_features)`` counts an MLP's parameters.
+    """Check `fn(in_features, hidden, out_features)` counts an MLP's parameters.
 
     The answer is compared with PyTorch's own count for
-    :class:`dropout_lib.models.MLP` (which must equal
-    :func:`reference_param_count`) on several layouts, including the chapter's
+    `dropout_lib.models.MLP` (which must equal
+    `reference_param_count`) on several layouts, including the chapter's
     20-64-64-1 net and a net without hidden layers.
     """
     from ..models import MLP
@@ -121,7 +121,7 @@ def check_param_count(fn: Callable[[int, Sequence[int], int], int]) -> bool:
 def check_early_stopping(
     fn: Callable[[Sequence[float], int], tuple[int, int]],
 ) -> bool:
-    """Check ``fn(val_losses, patience) -> (best_epoch, stop_epoch)`` (epochs counted
+    """Check `fn(val_losses, patience) -> (best_epoch, stop_epoch)` (epochs counted
     from 1).
 
     Cases cover a strict minimum, a plateau (ties do not count as improvement),

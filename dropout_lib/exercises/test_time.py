@@ -1,9 +1,9 @@
 """Checkers for chapter 7 (dropout at test time): mutual information and ECE.
 
 Each checker calls the learner's function on inputs where the right answer is
-known (computed by :mod:`dropout_lib.uncertainty`), returns ``True`` or raises
-:class:`~dropout_lib.exercises._checking.CheckFailed` naming the property that
-failed. No ``assert`` statements: the checks hold under ``python -O`` too.
+known (computed by `dropout_lib.uncertainty`), returns `True` or raises
+`dropout_lib.exercises._checking.CheckFailed` naming the property that
+failed. No `assert` statements: the checks hold under `python -O` too.
 """
 
 from __future__ import annotations
@@ -38,12 +38,12 @@ def _dirichlet_samples(
 
 
 def check_mutual_information(fn: Callable[[torch.Tensor], Any]) -> bool:
-    """Check ``fn(samples) -> [N]``: the mutual information (BALD score) in nats.
+    """Check `fn(samples) -> [N]`: the mutual information (BALD score) in nats.
 
-    ``samples`` is a float64 tensor ``[T, N, C]`` of class probabilities
-    (pass ``t``, example ``n``). The result must match
-    :math:`H[\\frac1T\\sum_t p_t] - \\frac1T\\sum_t H[p_t]` to 1e-6, be 0 when all
-    passes agree, and leave ``samples`` unchanged.
+    `samples` is a float64 tensor `[T, N, C]` of class probabilities
+    (pass `t`, example `n`). The result must match
+    H[(1/T) Σₜ pₜ] − (1/T) Σₜ H[pₜ] to 1e-6, be 0 when all
+    passes agree, and leave `samples` unchanged.
     """
     require_callable(fn, "fn", "fn(samples) -> tensor [N]")
     hint = (
@@ -84,11 +84,11 @@ def check_mutual_information(fn: Callable[[torch.Tensor], Any]) -> bool:
 
 
 def check_ece(fn: Callable[[torch.Tensor, torch.Tensor, int], Any]) -> bool:
-    """Check ``fn(probs, y, n_bins) -> float``: the expected calibration error.
+    """Check `fn(probs, y, n_bins) -> float`: the expected calibration error.
 
-    Equal-width bins of the confidence :math:`\\max_c p_{nc}` over [0, 1];
-    :math:`\\mathrm{ECE} = \\sum_b \\frac{|B_b|}{N}|\\mathrm{acc}(B_b) -
-    \\mathrm{conf}(B_b)|`. Checked to 1e-9 against the library on random
+    Equal-width bins of the confidence max_c p_nc over [0, 1];
+    ECE = Σ_b (|B_b|/N) |acc(B_b) −
+    conf(B_b)|. Checked to 1e-9 against the library on random
     predictors (overconfident, underconfident, calibrated), and on a
     calibrated predictor (labels drawn from the predicted probabilities),
     whose ECE must be small.
