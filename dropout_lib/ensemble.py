@@ -1,20 +1,18 @@
 """Dropout as an ensemble: the arithmetic and the geometric mean of thinned networks.
 
-A network with :math:`n` droppable units defines :math:`2^n` thinned networks,
-one per mask :math:`m \\in \\{0, 1\\}^n`, drawn with probability
-:math:`\\pi(m) = \\prod_i q^{m_i} p^{1 - m_i}`. Two ways to combine their
-predicted class distributions :math:`P(\\cdot \\mid x, m)`:
+A network with n droppable units defines 2ⁿ thinned networks, one per mask
+m ∈ {0, 1}ⁿ, drawn with probability π(m) = Πᵢ q^(mᵢ) p^(1 − mᵢ). Two ways to
+combine their predicted class distributions P(· | x, m):
 
-* the **arithmetic mean** :math:`A(y) = \\sum_m \\pi(m) P(y \\mid x, m)`, which
+* the **arithmetic mean** A(y) = Σₘ π(m) P(y | x, m), which
   Monte Carlo averaging estimates;
 * the **normalised geometric mean** (NGM)
-  :math:`G(y) \\propto \\prod_m P(y \\mid x, m)^{\\pi(m)}`, normalised to sum to 1
-  over the classes.
+  G(y) ∝ Πₘ P(y | x, m)^(π(m)), normalised to sum to 1 over the classes.
 
 For softmax regression with (inverted) dropout on its inputs,
-:math:`P(\\cdot \\mid x, m) = \\mathrm{softmax}(W (m \\odot x) / q + b)`, the NGM is
-*exactly* the weight-scaled prediction :math:`\\mathrm{softmax}(W x + b)`
-(Hinton et al. 2012; Baldi and Sadowski 2013): :func:`softmax_regression_ensemble`
+P(· | x, m) = softmax(W (m ⊙ x) / q + b), the NGM is *exactly* the
+weight-scaled prediction softmax(W x + b)
+(Hinton et al. 2012; Baldi and Sadowski 2013): `softmax_regression_ensemble`
 checks it by enumerating every mask.
 """
 
@@ -41,11 +39,11 @@ MAX_ENUMERATED_UNITS = 20
 
 
 def all_masks(n: int) -> np.ndarray:
-    """Every keep mask of ``n`` units, an array of shape ``(2**n, n)`` of 0.0/1.0.
+    """Every keep mask of `n` units, an array of shape `(2**n, n)` of 0.0/1.0.
 
-    Row :math:`r` is the binary expansion of :math:`r` (most significant unit
-    first), so row 0 drops every unit and the last row keeps every unit.
-    Refuses ``n`` above :data:`MAX_ENUMERATED_UNITS`.
+    Row r is the binary expansion of r (most significant unit first), so row 0
+    drops every unit and the last row keeps every unit. Refuses `n` above
+    `MAX_ENUMERATED_UNITS`.
     """
     n = check_int(n, "n", 1)
     if n > MAX_ENUMERATED_UNITS:
@@ -59,10 +57,10 @@ def all_masks(n: int) -> np.ndarray:
 
 
 def mask_probabilities(masks: np.ndarray, p: float) -> np.ndarray:
-    """:math:`\\pi(m) = q^{k(m)} p^{n - k(m)}`, :math:`k(m)` the number of kept units.
+    """π(m) = q^(k(m)) p^(n − k(m)), k(m) the number of kept units.
 
-    ``masks`` has shape ``(n_masks, n)`` with entries 0/1; over :func:`all_masks`
-    the probabilities sum to 1.
+    `masks` has shape `(n_masks, n)` with entries 0/1; over `all_masks` the
+    probabilities sum to 1.
     """
     p = check_probability(p, "p")
     m = check_real_array(masks, "masks")
@@ -77,18 +75,15 @@ def normalised_geometric_mean(
     weights: np.ndarray | torch.Tensor | None = None,
 ) -> np.ndarray | torch.Tensor:
     """The normalised geometric mean over axis 0 of distributions given as
-    log-probabilities.
+    log-probabilities:
 
-    .. math::
+        G(y) = exp(Σⱼ wⱼ log Pⱼ(y)) / Σ_y' exp(Σⱼ wⱼ log Pⱼ(y')),
 
-       G(y) = \\frac{\\exp\\big(\\sum_j w_j \\log P_j(y)\\big)}
-                    {\\sum_{y'} \\exp\\big(\\sum_j w_j \\log P_j(y')\\big)},
-
-    with weights :math:`w_j` summing to 1 (default: equal weights, the NGM of
-    :math:`k` sampled passes). ``log_probs`` has shape ``(k, ..., classes)``;
-    the result has shape ``(..., classes)`` and the type of ``log_probs``.
-    Because :math:`\\log \\mathrm{softmax}(z)_y = z_y - \\log\\sum e^{z}`, the NGM
-    of softmax outputs is the softmax of the (weighted) mean logits.
+    with weights wⱼ summing to 1 (default: equal weights, the NGM of k sampled
+    passes). `log_probs` has shape `(k, ..., classes)`; the result has shape
+    `(..., classes)` and the type of `log_probs`. Because
+    log softmax(z)_y = z_y − log Σ e^z, the NGM of softmax outputs is the softmax
+    of the (weighted) mean logits.
     """
     is_torch = isinstance(log_probs, torch.Tensor)
     if isinstance(log_probs, torch.Tensor):
@@ -120,7 +115,7 @@ def normalised_geometric_mean(
 def tv_distance(
     a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor
 ) -> np.ndarray | torch.Tensor:
-    """Total-variation distance :math:`\\tfrac12 \\sum_y |a(y) - b(y)|`, last axis."""
+    """Total-variation distance ½ Σ_y |a(y) − b(y)|, last axis."""
     if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
         return 0.5 * (a.double() - b.double()).abs().sum(dim=-1)
     xa = check_real_array(a, "a").astype(np.float64)
@@ -133,11 +128,10 @@ def tv_distance(
 
 
 class SoftmaxEnsemble(NamedTuple):
-    """The predictions of :func:`softmax_regression_ensemble`, each ``(N, classes)``.
+    """The predictions of `softmax_regression_ensemble`, each `(N, classes)`.
 
-    ``arithmetic``: :math:`\\sum_m \\pi(m) P(\\cdot\\mid x, m)`; ``geometric``: the
-    NGM; ``weight_scaled``: :math:`\\mathrm{softmax}(W x + b)`; ``n_masks``: how many
-    masks were enumerated.
+    `arithmetic`: Σₘ π(m) P(· | x, m); `geometric`: the NGM; `weight_scaled`:
+    softmax(W x + b); `n_masks`: how many masks were enumerated.
     """
 
     arithmetic: np.ndarray
@@ -149,14 +143,13 @@ class SoftmaxEnsemble(NamedTuple):
 def softmax_regression_ensemble(
     W: np.ndarray, b: np.ndarray, x: np.ndarray, p: float
 ) -> SoftmaxEnsemble:
-    """Enumerate the :math:`2^n` thinned softmax regressions (inverted input dropout).
+    """Enumerate the 2ⁿ thinned softmax regressions (inverted input dropout).
 
-    For each mask :math:`m` the thinned model predicts
-    :math:`P(\\cdot \\mid x, m) = \\mathrm{softmax}(W (m \\odot x)/q + b)`, with
-    ``W`` of shape ``(classes, n)``, ``b`` of shape ``(classes,)`` and ``x`` of
-    shape ``(N, n)``. Returns the arithmetic mean and the NGM over masks
-    (weighted by :math:`\\pi(m)`) and the weight-scaled prediction, in float64.
-    Requires :math:`0 < p < 1` and :math:`n \\le` :data:`MAX_ENUMERATED_UNITS`.
+    For each mask m the thinned model predicts
+    P(· | x, m) = softmax(W (m ⊙ x)/q + b), with `W` of shape `(classes, n)`,
+    `b` of shape `(classes,)` and `x` of shape `(N, n)`. Returns the arithmetic
+    mean and the NGM over masks (weighted by π(m)) and the weight-scaled
+    prediction, in float64. Requires 0 < p < 1 and n ≤ `MAX_ENUMERATED_UNITS`.
     """
     p = check_probability(p, "p")
     if not 0.0 < p < 1.0:

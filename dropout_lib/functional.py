@@ -1,7 +1,7 @@
 """Dropout on NumPy arrays: inverted (the modern default) and classic (2012 paper).
 
-Notation used across the course: ``p`` is the DROP probability, :math:`q = 1 - p`
-the KEEP probability, and :math:`m_i \\sim \\mathrm{Bernoulli}(q)` the mask.
+Notation used across the course: `p` is the DROP probability, q = 1 − p the
+KEEP probability, and mᵢ ~ Bernoulli(q) the mask.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ __all__ = ["dropout", "classic_dropout", "resolve_noise_shape"]
 def resolve_noise_shape(
     shape: tuple[int, ...], noise_shape: Sequence[int | None] | None
 ) -> tuple[int, ...]:
-    """The shape a mask is drawn at, following Keras's ``noise_shape`` rule.
+    """The shape a mask is drawn at, following Keras's `noise_shape` rule.
 
-    ``None`` means the input's shape. Otherwise ``noise_shape`` must have the
-    input's rank; a ``None`` entry takes the input's size on that axis, and every
+    `None` means the input's shape. Otherwise `noise_shape` must have the
+    input's rank; a `None` entry takes the input's size on that axis, and every
     other entry must equal that size or be 1 (the mask is then shared, i.e.
     broadcast, along that axis).
     """
@@ -68,33 +68,32 @@ def dropout(
     rng: RngLike = None,
     noise_shape: Sequence[int | None] | None = None,
 ) -> np.ndarray:
-    """Inverted dropout: :math:`h'_i = m_i h_i / (1 - p)` with :math:`m_i \\sim
-    \\mathrm{Bernoulli}(1 - p)`.
+    """Inverted dropout: h'ᵢ = mᵢ hᵢ / (1 − p) with mᵢ ~ Bernoulli(1 − p).
 
-    Dividing the kept entries by the keep probability :math:`q = 1 - p` makes
-    :math:`\\mathbb{E}[h'_i] = q \\cdot h_i / q = h_i`, so nothing has to change at
-    inference, where the function is the identity.
+    Dividing the kept entries by the keep probability q = 1 − p makes
+    E[h'ᵢ] = q · hᵢ / q = hᵢ, so nothing has to change at inference, where the
+    function is the identity.
 
     Parameters
     ----------
     x : array_like of real numbers
         The activations. Never modified.
     p : float
-        DROP probability, :math:`0 \\le p \\le 1`.
+        DROP probability, 0 ≤ p ≤ 1.
     training : bool
-        If False, return an unscaled copy of ``x`` (inference mode).
+        If False, return an unscaled copy of `x` (inference mode).
     rng : numpy.random.Generator, int or None
         Source of randomness (a seed or a Generator, advanced in place).
     noise_shape : sequence of int or None, optional
-        Keras's rule: the mask is drawn at this shape and broadcast to ``x``
-        (``(n, 1)`` drops whole rows). See :func:`resolve_noise_shape`.
+        Keras's rule: the mask is drawn at this shape and broadcast to `x`
+        (`(n, 1)` drops whole rows). See `resolve_noise_shape`.
 
     Returns
     -------
     numpy.ndarray
-        A new floating array (integer and bool inputs give float64). ``p == 0``
-        or ``training=False`` give a copy of ``x``; ``p == 1`` gives exact zeros,
-        even where ``x`` is infinite or NaN.
+        A new floating array (integer and bool inputs give float64). `p == 0`
+        or `training=False` give a copy of `x`; `p == 1` gives exact zeros,
+        even where `x` is infinite or NaN.
     """
     p = check_probability(p, "p")
     arr = check_real_array(x, "x")
@@ -118,10 +117,10 @@ def classic_dropout(
     """Classic dropout (Hinton et al. 2012): no scaling in training, weight scaling at
     test.
 
-    Training: :math:`h'_i = m_i h_i`, so :math:`\\mathbb{E}[h'_i] = (1 - p) h_i`.
-    Inference: return :math:`(1 - p) h`, the expected value, which is the
-    "weight scaling inference rule" applied to the layer's output.
-    ``p == 1`` gives exact zeros in both modes. ``x`` is never modified.
+    Training: h'ᵢ = mᵢ hᵢ, so E[h'ᵢ] = (1 − p) hᵢ. Inference:
+    return (1 − p) h, the expected value, which is the "weight scaling
+    inference rule" applied to the layer's output. `p == 1` gives exact zeros
+    in both modes. `x` is never modified.
     """
     p = check_probability(p, "p")
     arr = check_real_array(x, "x")

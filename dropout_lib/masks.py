@@ -1,12 +1,12 @@
 """Bernoulli masks: the random part of dropout.
 
-A mask :math:`m` has independent entries :math:`m_i \\sim \\mathrm{Bernoulli}(q)`,
-where :math:`q = 1 - p` is the KEEP probability: :math:`P(m_i = 1) = q`.
+A mask m has independent entries mᵢ ~ Bernoulli(q), where q = 1 − p is the KEEP
+probability: P(mᵢ = 1) = q.
 
 This module draws masks (four rules from the sources), stores them in one bit
 per entry, tests that samples of masks are i.i.d. Bernoulli (chi-square), and
-reads a mask back from a dropout layer's input and output (:func:`kept_mask`,
-:func:`dropout_summary`, :func:`shared_along`), whichever library applied it.
+reads a mask back from a dropout layer's input and output (`kept_mask`,
+`dropout_summary`, `shared_along`), whichever library applied it.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ RngLike = np.random.Generator | int | None
 
 
 def as_generator(rng: RngLike | np.random.SeedSequence = None) -> np.random.Generator:
-    """Turn ``rng`` (a Generator, an int seed or None) into a
-    ``numpy.random.Generator``.
+    """Turn `rng` (a Generator, an int seed or None) into a
+    `numpy.random.Generator`.
 
     A Generator is returned as it is, so successive calls advance the caller's stream.
     """
@@ -63,12 +63,11 @@ def as_generator(rng: RngLike | np.random.SeedSequence = None) -> np.random.Gene
 def bernoulli_mask(
     shape: int | Sequence[int], keep_prob: float, rng: RngLike = None
 ) -> np.ndarray:
-    """Draw a boolean mask with :math:`P(m_i = \\text{True}) = q` (``keep_prob``),
-    independently.
+    """Draw a boolean mask with P(mᵢ = True) = q (`keep_prob`), independently.
 
-    The draw is :math:`m_i = [u_i < q]` with :math:`u_i \\sim U[0, 1)`, so
-    :math:`q = 1` keeps everything and :math:`q = 0` drops everything, exactly.
-    A bool mask costs one byte per element (a float32 mask costs four).
+    The draw is mᵢ = [uᵢ < q] with uᵢ ~ U[0, 1), so q = 1 keeps everything and
+    q = 0 drops everything, exactly. A bool mask costs one byte per element
+    (a float32 mask costs four).
     """
     q = check_probability(keep_prob, "keep_prob")
     gen = as_generator(rng)
@@ -79,12 +78,12 @@ def bernoulli_mask(
 # Four ways to draw a mask, bit-packed storage, and tests that masks are i.i.d.
 # ---------------------------------------------------------------------------
 
-#: The mask-drawing rules found in the sources, by name (see :func:`draw_mask`).
+#: The mask-drawing rules found in the sources, by name (see `draw_mask`).
 MASK_METHODS = ("binomial", "uniform_gt_drop", "uniform_lt_keep", "torch_bernoulli")
 
 
 def _check_shape(shape: Any, name: str = "shape") -> tuple[int, ...]:
-    """``shape`` as a tuple of sizes ``>= 0`` (an int is a 1-d shape)."""
+    """`shape` as a tuple of sizes `>= 0` (an int is a 1-d shape)."""
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, (bool, np.bool_)):
         dims: tuple[Any, ...] = (shape,)
     else:
@@ -103,33 +102,29 @@ def draw_mask(
     method: str = "uniform_lt_keep",
     rng: RngLike = None,
 ) -> np.ndarray:
-    """Draw a boolean mask with :math:`P(m_i = \\text{True}) = q` (``keep_prob``) by one
-    of four rules.
+    """Draw a boolean mask with P(mᵢ = True) = q (`keep_prob`) by one of four
+    rules.
 
-    With :math:`p = 1 - q` the drop probability and :math:`u_i \\sim U[0, 1)`:
+    With p = 1 − q the drop probability and uᵢ ~ U[0, 1):
 
-    ``"binomial"``
-        :math:`m_i \\sim \\mathrm{Binomial}(1, q)` via ``rng.binomial(1, q, shape)``, as
-        the
-        Keras-style NumPy article does (NumPy returns int64 counts; converted to bool
-        here).
-    ``"uniform_gt_drop"``
-        :math:`m_i = [u_i > p]`, the comparison d2l uses (with ``torch.rand``). Since
-        :math:`P(u_i > p) = 1 - p = q` it has the right law, except that at :math:`p =
-        0`
-        a draw :math:`u_i = 0` (probability :math:`2^{-53}` per element here) is
-        dropped.
-    ``"uniform_lt_keep"``
-        :math:`m_i = [u_i < q]`, as Keras's NumPy backend and :func:`bernoulli_mask` do;
-        exact at both ends (:math:`u_i < 1` always, :math:`u_i < 0` never).
-    ``"torch_bernoulli"``
-        ``torch.empty(shape, dtype=torch.bool).bernoulli_(q)``, PyTorch's own sampler,
-        driven by a ``torch.Generator`` seeded with one 63-bit integer drawn from
-        ``rng``.
+    `"binomial"`
+        mᵢ ~ Binomial(1, q) via `rng.binomial(1, q, shape)`, as the Keras-style NumPy
+        article does (NumPy returns int64 counts; converted to bool here).
+    `"uniform_gt_drop"`
+        mᵢ = [uᵢ > p], the comparison d2l uses (with `torch.rand`). Since
+        P(uᵢ > p) = 1 − p = q it has the right law, except that at p = 0 a draw
+        uᵢ = 0 (probability 2⁻⁵³ per element here) is dropped.
+    `"uniform_lt_keep"`
+        mᵢ = [uᵢ < q], as Keras's NumPy backend and `bernoulli_mask` do; exact
+        at both ends (uᵢ < 1 always, uᵢ < 0 never).
+    `"torch_bernoulli"`
+        `torch.empty(shape, dtype=torch.bool).bernoulli_(q)`, PyTorch's own sampler,
+        driven by a `torch.Generator` seeded with one 63-bit integer drawn from
+        `rng`.
 
-    All four give i.i.d. :math:`\\mathrm{Bernoulli}(q)` entries; they differ in cost
-    and in the random stream, so equal seeds give different masks across methods.
-    The result is always a new ``bool`` NumPy array of the requested shape.
+    All four give i.i.d. Bernoulli(q) entries; they differ in cost and in the
+    random stream, so equal seeds give different masks across methods. The result
+    is always a new `bool` NumPy array of the requested shape.
     """
     dims = _check_shape(shape)
     q = check_probability(keep_prob, "keep_prob")
@@ -151,22 +146,19 @@ def draw_mask(
 
 
 class PackedMask(NamedTuple):
-    """A boolean mask stored as bits: ``bits`` holds :math:`\\lceil n/8 \\rceil` bytes
-    for ``n`` entries.
-    """
+    """A boolean mask stored as bits: `bits` holds ⌈n/8⌉ bytes for `n` entries."""
 
     bits: np.ndarray
     shape: tuple[int, ...]
 
 
 def pack_mask(mask: Any) -> PackedMask:
-    """Store a boolean mask with one BIT per entry (``np.packbits``, big-endian bit
+    """Store a boolean mask with one BIT per entry (`np.packbits`, big-endian bit
     order).
 
-    A mask of :math:`n` entries costs :math:`\\lceil n/8 \\rceil` bytes instead of
-    :math:`n` (bool) or :math:`4n` (float32). The shape is kept so that
-    :func:`unpack_mask` can drop the padding bits of the last byte. ``mask`` is not
-    modified.
+    A mask of n entries costs ⌈n/8⌉ bytes instead of n (bool) or 4n (float32).
+    The shape is kept so that `unpack_mask` can drop the padding bits of the
+    last byte. `mask` is not modified.
     """
     arr = np.asarray(mask)
     if arr.dtype != np.bool_:
@@ -177,7 +169,7 @@ def pack_mask(mask: Any) -> PackedMask:
 
 
 def unpack_mask(packed: PackedMask) -> np.ndarray:
-    """Inverse of :func:`pack_mask`: a new ``bool`` array of the stored shape."""
+    """Inverse of `pack_mask`: a new `bool` array of the stored shape."""
     if not isinstance(packed, PackedMask):
         raise TypeError(
             f"packed must be a PackedMask from pack_mask; got {type(packed).__name__}"
@@ -216,8 +208,8 @@ MIN_EXPECTED = 5.0
 
 
 def kept_count_table(masks: Any) -> np.ndarray:
-    """For masks of shape ``(n_rows, k)``: how many rows keep exactly :math:`j` entries,
-    :math:`j = 0..k`.
+    """For masks of shape `(n_rows, k)`: how many rows keep exactly j entries,
+    j = 0..k.
     """
     arr = np.asarray(masks)
     if arr.dtype != np.bool_:
@@ -232,19 +224,16 @@ def kept_count_table(masks: Any) -> np.ndarray:
 
 
 def binomial_gof_test(masks: Any, keep_prob: float) -> ChiSquareResult:
-    """Chi-square goodness-of-fit test of "rows of ``masks`` are i.i.d.
-    :math:`\\mathrm{Bernoulli}(q)`".
+    """Chi-square goodness-of-fit test of "rows of `masks` are i.i.d.
+    Bernoulli(q)".
 
-    Under that hypothesis the number of kept entries in a row of :math:`k` is
-    :math:`\\mathrm{Binomial}(k, q)`, so the :math:`k + 1` counts of
-    :func:`kept_count_table` are compared with :math:`n \\binom{k}{j} q^j (1-q)^{k-j}`
-    by
-    Pearson's statistic :math:`X^2 = \\sum_j (O_j - E_j)^2 / E_j`, which is
-    asymptotically :math:`\\chi^2_k` (:math:`k + 1` cells, no fitted parameter).
-    The test detects a wrong keep probability AND dependence between entries of a row
-    (a shared coin changes the spread of the count). It needs every
-    :math:`E_j \\ge 5`; otherwise it raises ``ValueError`` (use more rows or a smaller
-    :math:`k`). Requires :math:`0 < q < 1`.
+    Under that hypothesis the number of kept entries in a row of k is Binomial(k, q),
+    so the k + 1 counts of `kept_count_table` are compared with
+    n·C(k, j)·qʲ·(1 − q)^(k−j) by Pearson's statistic X² = Σⱼ (Oⱼ − Eⱼ)² / Eⱼ, which
+    is asymptotically χ²ₖ (k + 1 cells, no fitted parameter). The test detects a
+    wrong keep probability AND dependence between entries of a row
+    (a shared coin changes the spread of the count). It needs every Eⱼ ≥ 5; otherwise
+    it raises `ValueError` (use more rows or a smaller k). Requires 0 < q < 1.
     """
     from scipy import stats
 
@@ -270,15 +259,13 @@ def binomial_gof_test(masks: Any, keep_prob: float) -> ChiSquareResult:
 
 
 def homogeneity_test(mask_sets: Sequence[Any]) -> ChiSquareResult:
-    """Chi-square test that several mask samples (each ``(n_rows, k)``, same ``k``)
+    """Chi-square test that several mask samples (each `(n_rows, k)`, same `k`)
     share one law.
 
-    Builds the :math:`r \\times (k+1)` table of :func:`kept_count_table` rows and
-    applies
-    Pearson's test of homogeneity: :math:`E_{ij} = R_i C_j / N`, statistic
-    asymptotically
-    :math:`\\chi^2_{(r-1)k}` when all samples come from the same distribution. Needs at
-    least two samples and every :math:`E_{ij} \\ge 5`.
+    Builds the r × (k+1) table of `kept_count_table` rows and applies Pearson's
+    test of homogeneity: Eᵢⱼ = Rᵢ Cⱼ / N, statistic asymptotically χ²_((r−1)k)
+    when all samples come from the same distribution. Needs at least two
+    samples and every Eᵢⱼ ≥ 5.
     """
     from scipy import stats
 
@@ -313,12 +300,12 @@ def homogeneity_test(mask_sets: Sequence[Any]) -> ChiSquareResult:
 
 
 def kept_mask(x: Any, out: Any) -> np.ndarray:
-    """Which entries a dropout layer kept, read from its input ``x`` and output
-    ``out``: :math:`m_i = [\\text{out}_i \\ne 0]`.
+    """Which entries a dropout layer kept, read from its input `x` and output
+    `out`: mᵢ = [outᵢ ≠ 0].
 
-    An entry with :math:`x_i = 0` looks the same dropped or kept, so ``x`` must
-    have no zeros; ``ValueError`` otherwise, or if the shapes differ. Works for
-    any library's output converted to NumPy. Neither input is modified.
+    An entry with xᵢ = 0 looks the same dropped or kept, so `x` must have no
+    zeros; `ValueError` otherwise, or if the shapes differ. Works for any
+    library's output converted to NumPy. Neither input is modified.
     """
     xa = check_real_array(x, "x")
     outa = check_real_array(out, "out")
@@ -334,12 +321,11 @@ def kept_mask(x: Any, out: Any) -> np.ndarray:
 
 
 class DropoutSummary(NamedTuple):
-    """What one application of dropout did to ``x``.
+    """What one application of dropout did to `x`.
 
-    ``dropped_fraction`` is the share of entries set to 0; ``scale_min`` and
-    ``scale_max`` bound :math:`\\text{out}_i / x_i` over the kept entries (both
-    equal :math:`1/q` for exact inverted dropout; NaN when nothing was kept);
-    ``n`` is the number of entries.
+    `dropped_fraction` is the share of entries set to 0; `scale_min` and
+    `scale_max` bound outᵢ / xᵢ over the kept entries (both equal 1/q for exact
+    inverted dropout; NaN when nothing was kept); `n` is the number of entries.
     """
 
     dropped_fraction: float
@@ -352,11 +338,10 @@ def dropout_summary(x: Any, out: Any) -> DropoutSummary:
     """The dropped fraction and the scale of the kept entries of one dropout
     application.
 
-    For inverted dropout with drop probability :math:`p`, the dropped fraction
-    of :math:`n` entries has mean :math:`p` and standard deviation
-    :math:`\\sqrt{p(1-p)/n}`, and every kept entry satisfies
-    :math:`\\text{out}_i / x_i = 1/(1-p)` up to rounding. ``x`` must have no
-    zeros (see :func:`kept_mask`). The ratios are computed in float64.
+    For inverted dropout with drop probability p, the dropped fraction of n
+    entries has mean p and standard deviation √(p(1−p)/n), and every kept entry
+    satisfies outᵢ / xᵢ = 1/(1−p) up to rounding. `x` must have no zeros
+    (see `kept_mask`). The ratios are computed in float64.
     """
     mask = kept_mask(x, out)
     n = int(mask.size)
@@ -373,13 +358,12 @@ def dropout_summary(x: Any, out: Any) -> DropoutSummary:
 
 
 def shared_along(mask: Any, axes: int | Sequence[int]) -> bool:
-    """True if ``mask`` is constant along every axis in ``axes``.
+    """True if `mask` is constant along every axis in `axes`.
 
-    A mask drawn at a ``noise_shape`` with size 1 on an axis and broadcast to
-    the input is constant along that axis; an element-wise mask (almost
-    surely) is not. ``SpatialDropout2D`` on ``(N, H, W, C)`` inputs, for
-    example, gives masks shared along axes ``(1, 2)``. Negative axes count
-    from the end.
+    A mask drawn at a `noise_shape` with size 1 on an axis and broadcast to the
+    input is constant along that axis; an element-wise mask (almost surely) is
+    not. `SpatialDropout2D` on `(N, H, W, C)` inputs, for example, gives masks
+    shared along axes `(1, 2)`. Negative axes count from the end.
     """
     m = np.asarray(mask)
     given: Any = axes

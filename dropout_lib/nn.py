@@ -1,7 +1,7 @@
 """Dropout layers for PyTorch, written from the definition (not wrappers of
-``torch.nn.Dropout``).
+`torch.nn.Dropout`).
 
-Both layers honour ``module.train()`` / ``module.eval()`` through ``self.training``,
+Both layers honour `module.train()` / `module.eval()` through `self.training`,
 build their mask on the input's device, and keep the input's dtype.
 """
 
@@ -35,22 +35,21 @@ __all__ = [
 def keep_mask(
     x: torch.Tensor, keep_prob: float, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """A bool tensor shaped like ``x``, on ``x.device``, with :math:`P(\\text{True}) =
-    q` (``keep_prob``).
+    """A bool tensor shaped like `x`, on `x.device`, with P(True) = q
+    (`keep_prob`).
 
-    Drawn as :math:`[u < q]`, :math:`u \\sim U[0, 1)`, so :math:`q = 0` and
-    :math:`q = 1` are exact.
+    Drawn as [u < q], u ~ U[0, 1), so q = 0 and q = 1 are exact.
     """
     return torch.rand(x.shape, device=x.device, generator=generator) < keep_prob
 
 
 class Dropout(nn.Module):
-    """Inverted dropout: in training :math:`h' = m \\odot h / (1 - p)`, in eval the
+    """Inverted dropout: in training h' = m ⊙ h / (1 − p), in eval the
     identity.
 
-    Gradient: :math:`\\partial h'_i / \\partial h_i = m_i / (1 - p)`, which autograd
-    derives from the ``torch.where`` below. ``p == 1`` outputs exact zeros
-    (and zero gradients), even for infinite inputs.
+    Gradient: ∂h'ᵢ / ∂hᵢ = mᵢ / (1 − p), which autograd derives from the
+    `torch.where` below. `p == 1` outputs exact zeros (and zero gradients),
+    even for infinite inputs.
     """
 
     def __init__(
@@ -71,7 +70,7 @@ class Dropout(nn.Module):
         )
 
     def _mask(self, x: torch.Tensor, keep: float) -> torch.Tensor:
-        """The keep mask, broadcastable to ``x``: one coin per element."""
+        """The keep mask, broadcastable to `x`: one coin per element."""
         return keep_mask(x, keep, self.generator)
 
     def extra_repr(self) -> str:
@@ -79,7 +78,7 @@ class Dropout(nn.Module):
 
 
 class ClassicDropout(nn.Module):
-    """Classic dropout: training :math:`h' = m \\odot h`; eval :math:`h' = (1 - p) h`.
+    """Classic dropout: training h' = m ⊙ h; eval h' = (1 − p) h.
 
     The eval-mode scaling is the "weight scaling inference rule" of Hinton et
     al. (2012), applied to the activations instead of the next layer's weights.
@@ -112,13 +111,13 @@ class ClassicDropout(nn.Module):
 def channel_keep_mask(
     x: torch.Tensor, keep_prob: float, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """A bool mask of shape ``(N, C, 1, ..., 1)`` for an input ``x`` of shape ``(N, C,
-    *spatial)``.
+    """A bool mask of shape `(N, C, 1, ..., 1)` for an input `x` of shape `(N, C,
+    *spatial)`.
 
-    One draw :math:`[u_{nc} < q]`, :math:`u_{nc} \\sim U[0, 1)`, per sample and
-    channel; broadcasting it over the spatial axes keeps or drops a whole feature
-    map at once. This is Keras's ``noise_shape=(N, C, 1, 1)`` for channels-first
-    data. Made on ``x.device``.
+    One draw [u_nc < q], u_nc ~ U[0, 1), per sample and channel; broadcasting it
+    over the spatial axes keeps or drops a whole feature map at once. This is
+    Keras's `noise_shape=(N, C, 1, 1)` for channels-first data. Made on
+    `x.device`.
     """
     if x.ndim < 3:
         raise ValueError(
@@ -132,16 +131,14 @@ def channel_keep_mask(
 class Dropout2d(Dropout):
     """Channel-wise ("spatial") inverted dropout for feature maps (Tompson et al. 2015).
 
-    For an input :math:`h` of shape ``(N, C, H, W)``, training mode computes
-    :math:`h'_{nchw} = m_{nc}\\, h_{nchw} / q` with one mask entry
-    :math:`m_{nc} \\sim \\mathrm{Bernoulli}(q)`, :math:`q = 1 - p`, per sample and
-    channel, shared by all :math:`H W` positions of that feature map. Each entry
-    keeps the moments of element-wise dropout, :math:`\\mathbb{E}[h'] = h` and
-    :math:`\\operatorname{Var}[h'] = h^2 p / q`, but two positions of one map are
-    now dropped together: :math:`\\operatorname{Cov}[h'_{nchw}, h'_{nch'w'}] = h_{nchw}
-    h_{nch'w'} p/q`.
-    Eval mode is the identity; ``p == 1`` gives exact zeros. Any input with at
-    least one spatial axis is accepted (``(N, C, L)`` and ``(N, C, D, H, W)`` too).
+    For an input h of shape `(N, C, H, W)`, training mode computes
+    h'_nchw = m_nc h_nchw / q with one mask entry m_nc ~ Bernoulli(q),
+    q = 1 − p, per sample and channel, shared by all H W positions of that
+    feature map. Each entry keeps the moments of element-wise dropout,
+    E[h'] = h and Var[h'] = h² p / q, but two positions of one map are now
+    dropped together: Cov[h'_nchw, h'_nch'w'] = h_nchw h_nch'w' p/q. Eval mode
+    is the identity; `p == 1` gives exact zeros. Any input with at least one
+    spatial axis is accepted (`(N, C, L)` and `(N, C, D, H, W)` too).
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -163,20 +160,19 @@ def block_keep_mask(
     block_size: int,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """A bool keep mask shaped like ``x`` (``(N, C, H, W)``) that drops square blocks.
+    """A bool keep mask shaped like `x` (`(N, C, H, W)`) that drops square blocks.
 
-    Block *seeds* are drawn independently, :math:`z_{ncuv} \\sim
-    \\mathrm{Bernoulli}(\\gamma)`, on a grid of :math:`(H + b - 1) \\times (W + b - 1)`
-    positions, :math:`b` = ``block_size``; a seed drops the :math:`b \\times b`
-    block whose bottom-right corner it marks (a max-pool of the seeds with a
-    :math:`b \\times b` window and stride 1), clipped to the map. Every position
-    of the map lies in exactly :math:`b^2` windows, so it is kept with
-    probability :math:`(1 - \\gamma)^{b^2}`; choosing
+    Block *seeds* are drawn independently, z_ncuv ~ Bernoulli(γ), on a grid of
+    (H + b − 1) × (W + b − 1) positions, b = `block_size`; a seed drops the
+    b × b block whose bottom-right corner it marks
+    (a max-pool of the seeds with a b × b window and stride 1), clipped to the
+    map. Every position of the map lies in exactly b² windows, so it is kept
+    with probability (1 − γ)^(b²); choosing:
 
-    .. math:: \\gamma = 1 - q^{1/b^2}
+        γ = 1 − q^(1/b²)
 
-    makes that exactly :math:`q` (``keep_prob``) at every position, edges
-    included. ``b = 1`` is element-wise dropout. Made on ``x.device``.
+    makes that exactly q (`keep_prob`) at every position, edges included.
+    `b = 1` is element-wise dropout. Made on `x.device`.
     """
     if x.ndim != 4:
         raise ValueError(f"x must have shape (N, C, H, W); got shape {tuple(x.shape)}")
@@ -196,20 +192,19 @@ class DropBlock(Dropout):
     """DropBlock (Ghiasi et al. 2018): inverted dropout of square blocks of a feature
     map.
 
-    Training mode computes :math:`h'_{nchw} = m_{nchw}\\, h_{nchw} / q` with the
-    mask of :func:`block_keep_mask`: contiguous :math:`b \\times b` regions
-    (``block_size``) are dropped together, so a dropped activation's neighbours
-    are mostly dropped too and cannot stand in for it. Each position is kept with
-    probability exactly :math:`q = 1 - p`, so :math:`\\mathbb{E}[h'] = h` holds
-    entry by entry, as for :class:`Dropout`. Eval mode is the identity; ``p ==
-    1`` gives exact zeros.
+    Training mode computes h'_nchw = m_nchw h_nchw / q with the mask of
+    `block_keep_mask`: contiguous b × b regions (`block_size`) are dropped
+    together, so a dropped activation's neighbours are mostly dropped too and
+    cannot stand in for it. Each position is kept with probability exactly
+    q = 1 − p, so E[h'] = h holds entry by entry, as for `Dropout`. Eval mode is
+    the identity; `p == 1` gives exact zeros.
 
     Two deliberate differences from the paper: its seed rate
-    :math:`\\gamma = \\frac{p}{b^2}\\frac{HW}{(H-b+1)(W-b+1)}` only approximates
-    the drop rate, and it rescales by the realised fraction of kept units,
-    whereas here :math:`\\gamma` makes the keep probability exact and the scale
-    is the constant :math:`1/q`; and blocks may be clipped at the map's edges
-    (the paper keeps them inside). ``block_size=1`` is element-wise dropout.
+    γ = (p/b²) · HW/((H − b + 1)(W − b + 1)) only approximates the drop rate,
+    and it rescales by the realised fraction of kept units, whereas here γ
+    makes the keep probability exact and the scale is the constant 1/q; and
+    blocks may be clipped at the map's edges (the paper keeps them inside).
+    `block_size=1` is element-wise dropout.
     """
 
     def __init__(
@@ -229,8 +224,8 @@ class DropBlock(Dropout):
         return super().forward(x)
 
     def _mask(self, x: torch.Tensor, keep: float) -> torch.Tensor:
-        """Square blocks of ``block_size`` dropped together
-        (:func:`block_keep_mask`)."""
+        """Square blocks of `block_size` dropped together
+        (`block_keep_mask`)."""
         return block_keep_mask(x, keep, self.block_size, self.generator)
 
     def extra_repr(self) -> str:
@@ -243,7 +238,7 @@ class DropBlock(Dropout):
 
 #: Every module type the course treats as a dropout layer: torch's own classes
 #: (all subclasses of these count too) and the course's layers above. Layers that
-#: other modules add (DropBlock, for example) subclass :class:`Dropout`, so they
+#: other modules add (DropBlock, for example) subclass `Dropout`, so they
 #: are included without being listed.
 DROPOUT_TYPES: tuple[type[nn.Module], ...] = (
     nn.Dropout,
@@ -258,15 +253,15 @@ DROPOUT_TYPES: tuple[type[nn.Module], ...] = (
 
 
 def is_dropout(module: nn.Module) -> bool:
-    """True when ``module`` is an instance of one of :data:`DROPOUT_TYPES`."""
+    """True when `module` is an instance of one of `DROPOUT_TYPES`."""
     return isinstance(module, DROPOUT_TYPES)
 
 
 @contextmanager
 def preserve_modes(model: nn.Module) -> Iterator[nn.Module]:
-    """Save every submodule's own ``training`` flag and restore it on exit.
+    """Save every submodule's own `training` flag and restore it on exit.
 
-    ``model.train(was_training)`` would flatten a model whose modules are in
+    `model.train(was_training)` would flatten a model whose modules are in
     mixed modes; this restores each flag as it was, even after an exception.
     """
     check_module(model)
@@ -280,9 +275,9 @@ def preserve_modes(model: nn.Module) -> Iterator[nn.Module]:
 
 @contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put the whole ``model`` in eval mode inside the block.
+    """Put the whole `model` in eval mode inside the block.
 
-    Every module's own flag is restored after (:func:`preserve_modes`).
+    Every module's own flag is restored after (`preserve_modes`).
     """
     with preserve_modes(model):
         model.eval()
@@ -291,14 +286,14 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
 
 @contextmanager
 def dropout_active(model: nn.Module, *, others: str = "keep") -> Iterator[nn.Module]:
-    """Switch on only the dropout layers (:data:`DROPOUT_TYPES`) inside the block.
+    """Switch on only the dropout layers (`DROPOUT_TYPES`) inside the block.
 
-    ``others="keep"`` (the default) leaves every other module in the mode it
-    was in; ``others="eval"`` puts every other module in eval mode first, which
-    is what Monte Carlo dropout needs (BatchNorm keeps its running statistics
-    instead of normalising with the test batch's). ``model.train()`` is *not* a
+    `others="keep"` (the default) leaves every other module in the mode it was
+    in; `others="eval"` puts every other module in eval mode first, which is
+    what Monte Carlo dropout needs (BatchNorm keeps its running statistics
+    instead of normalising with the test batch's). `model.train()` is *not* a
     substitute: it also switches BatchNorm to batch statistics. Every module's
-    own flag is restored on exit (:func:`preserve_modes`).
+    own flag is restored on exit (`preserve_modes`).
     """
     if others not in ("keep", "eval"):
         raise ValueError(f"others must be 'keep' or 'eval'; got others={others!r}")

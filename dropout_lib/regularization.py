@@ -2,27 +2,21 @@
 
 Wager, Wang and Liang (2013).
 
-A GLM with natural parameter :math:`\\eta = x \\cdot \\beta` has the negative
-log-likelihood :math:`\\ell(\\beta; x, y) = -y\\,\\eta + A(\\eta)` (up to terms free
-of :math:`\\beta`); for logistic regression :math:`A(\\eta) = \\log(1 + e^{\\eta})`
-and :math:`A''(\\eta) = \\sigma(\\eta)(1 - \\sigma(\\eta))`. Inverted dropout on the
-features replaces :math:`x` by :math:`\\tilde x = m \\odot x / q`, so
-:math:`\\mathbb{E}[\\tilde x] = x` and the linear term keeps its mean. A
-second-order Taylor expansion of :math:`A` around :math:`x \\cdot \\beta` gives
+A GLM with natural parameter η = x · β has the negative log-likelihood
+ℓ(β; x, y) = −y·η + A(η) (up to terms free of β); for logistic regression
+A(η) = log(1 + e^η) and A''(η) = σ(η)(1 − σ(η)). Inverted dropout on the
+features replaces x by x̃ = m ⊙ x / q, so E[x̃] = x and the linear term keeps
+its mean. A second-order Taylor expansion of A around x · β gives:
 
-.. math::
-
-   \\mathbb{E}_m[\\ell(\\beta; \\tilde x_i, y_i)] \\approx \\ell(\\beta; x_i, y_i)
-   + \\tfrac12 A''(x_i \\cdot \\beta) \\operatorname{Var}[\\tilde x_i \\cdot \\beta],
-   \\qquad \\operatorname{Var}[\\tilde x_i \\cdot \\beta] = \\frac{p}{q}
-   \\sum_j x_{ij}^2 \\beta_j^2 ,
+    Eₘ[ℓ(β; x̃ᵢ, yᵢ)] ≈ ℓ(β; xᵢ, yᵢ) + ½ A''(xᵢ · β) Var[x̃ᵢ · β],
+    Var[x̃ᵢ · β] = (p/q) Σⱼ xᵢⱼ² βⱼ²,
 
 so, summed over the data, the expected dropout loss is the loss plus the penalty
-:math:`\\frac{p}{2q} \\sum_j \\beta_j^2 \\sum_i A''(x_i \\cdot \\beta)\\, x_{ij}^2`:
+(p/(2q)) Σⱼ βⱼ² Σᵢ A''(xᵢ · β) xᵢⱼ²:
 an L2 penalty weighted by the diagonal of the Fisher information (equivalently,
-plain ridge after scaling feature :math:`j` by :math:`I_{jj}^{-1/2}`).
-This module computes the exact expectation (by enumerating the masks) and the
-quadratic approximation, per example averaged over the data.
+plain ridge after scaling feature j by Iⱼⱼ^(−1/2)). This module computes the
+exact expectation (by enumerating the masks) and the quadratic approximation,
+per example averaged over the data.
 """
 
 from __future__ import annotations
@@ -62,18 +56,14 @@ def _softplus(z: np.ndarray) -> np.ndarray:
 
 
 def logistic_loss(beta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
-    """Mean logistic negative log-likelihood,
-    :math:`\\frac1N\\sum_i [A(x_i\\cdot\\beta) - y_i\\, x_i\\cdot\\beta]`.
-    """
+    """Mean logistic negative log-likelihood, (1/N) Σᵢ [A(xᵢ·β) − yᵢ xᵢ·β]."""
     b, x, t = _check_glm(beta, X, y)
     eta = x @ b
     return float(np.mean(_softplus(eta) - t * eta))
 
 
 def logistic_variance(eta: np.ndarray) -> np.ndarray:
-    """The logistic variance function,
-    :math:`A''(\\eta) = \\sigma(\\eta)(1 - \\sigma(\\eta))`.
-    """
+    """The logistic variance function, A''(η) = σ(η)(1 − σ(η))."""
     s = 1.0 / (1.0 + np.exp(-check_real_array(eta, "eta").astype(np.float64)))
     return s * (1.0 - s)
 
@@ -82,11 +72,10 @@ def expected_dropout_logistic_loss(
     beta: np.ndarray, X: np.ndarray, y: np.ndarray, p: float
 ) -> float:
     """Exact expected dropout loss by enumeration,
-    :math:`\\frac1N\\sum_i \\mathbb{E}_m[\\ell(\\beta; m \\odot x_i / q, y_i)]`.
+    (1/N) Σᵢ Eₘ[ℓ(β; m ⊙ xᵢ / q, yᵢ)].
 
-    Every one of the :math:`2^d` masks is weighted by its probability
-    :math:`q^{k} p^{d-k}`; ``d`` is limited by :func:`dropout_lib.ensemble.all_masks`.
-    Requires :math:`p < 1`.
+    Every one of the 2^d masks is weighted by its probability qᵏ p^(d−k); `d`
+    is limited by `dropout_lib.ensemble.all_masks`. Requires p < 1.
     """
     p = check_probability(p, "p")
     if p == 1.0:
@@ -105,12 +94,9 @@ def expected_dropout_logistic_loss(
 def dropout_quadratic_penalty(beta: np.ndarray, X: np.ndarray, p: float) -> float:
     """The second-order dropout penalty, averaged over the data:
 
-    .. math::
+        R(β) = (p/(2q)) Σⱼ βⱼ² (1/N) Σᵢ A''(xᵢ · β) xᵢⱼ².
 
-       R(\\beta) = \\frac{p}{2q} \\sum_j \\beta_j^2 \\, \\frac1N \\sum_i
-       A''(x_i \\cdot \\beta)\\, x_{ij}^2 .
-
-    It does not depend on the labels. Requires :math:`p < 1`.
+    It does not depend on the labels. Requires p < 1.
     """
     p = check_probability(p, "p")
     if p == 1.0:

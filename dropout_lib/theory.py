@@ -1,13 +1,13 @@
 """Exact moments of dropped activations, and Monte Carlo estimates to check them.
 
-For one activation :math:`h` and drop probability :math:`p` (keep :math:`q = 1 - p`):
+For one activation h and drop probability p (keep q = 1 − p):
 
-* inverted dropout, :math:`h' = m h / q`:
-  :math:`\\mathbb{E}[h'] = h`, :math:`\\operatorname{Var}[h'] = h^2 p / q`;
-* classic dropout in training, :math:`h' = m h`:
-  :math:`\\mathbb{E}[h'] = q h`, :math:`\\operatorname{Var}[h'] = h^2 p q`.
+* inverted dropout, h' = m h / q:
+  E[h'] = h, Var[h'] = h² p / q;
+* classic dropout in training, h' = m h:
+  E[h'] = q h, Var[h'] = h² p q.
 
-Both follow from :math:`\\mathbb{E}[m] = \\mathbb{E}[m^2] = q`.
+Both follow from E[m] = E[m²] = q.
 """
 
 from __future__ import annotations
@@ -43,9 +43,8 @@ class Moments(NamedTuple):
 class MonteCarloMoments(NamedTuple):
     """Sample mean and variance with their standard errors, element-wise.
 
-    ``se_mean`` is :math:`s / \\sqrt{n}`; ``se_var`` is
-    :math:`\\sqrt{(\\hat\\mu_4 - s^4) / n}`, the large-sample standard error of a
-    sample variance (:math:`\\hat\\mu_4` the sample fourth central moment).
+    `se_mean` is s / √n; `se_var` is √((μ̂₄ − s⁴) / n), the large-sample
+    standard error of a sample variance (μ̂₄ the sample fourth central moment).
     """
 
     mean: np.ndarray
@@ -56,12 +55,11 @@ class MonteCarloMoments(NamedTuple):
 
 
 def sample_moments(samples: np.ndarray) -> MonteCarloMoments:
-    """Sample mean and variance over axis 0 of ``samples``, with standard errors.
+    """Sample mean and variance over axis 0 of `samples`, with standard errors.
 
-    With :math:`n` draws, :math:`\\bar x = \\frac1n\\sum_i x_i`,
-    :math:`s^2 = \\frac{1}{n-1}\\sum_i (x_i - \\bar x)^2`, ``se_mean`` =
-    :math:`s/\\sqrt n` and ``se_var`` = :math:`\\sqrt{(\\hat\\mu_4 - s^4)/n}` (see
-    :class:`MonteCarloMoments`). Raises ``ValueError`` for fewer than two draws.
+    With n draws, x̄ = (1/n) Σᵢ xᵢ, s² = (1/(n−1)) Σᵢ (xᵢ − x̄)², `se_mean` =
+    s/√n and `se_var` = √((μ̂₄ − s⁴)/n) (see `MonteCarloMoments`). Raises
+    `ValueError` for fewer than two draws.
     """
     samples = check_real_array(samples, "samples")
     if samples.ndim == 0 or samples.shape[0] < 2:
@@ -84,10 +82,10 @@ def _check_kind(kind: str) -> None:
 
 
 def dropout_moments(h, p: float, kind: Kind = "inverted") -> Moments:
-    """Exact mean and variance of the dropped activation ``h'`` in training.
+    """Exact mean and variance of the dropped activation `h'` in training.
 
-    Inverted: :math:`(h,\\; h^2 p/(1-p))`; classic: :math:`((1-p) h,\\; h^2 p (1-p))`.
-    At :math:`p = 1` both layers output exact zeros, so both moments are 0.
+    Inverted: (h, h² p/(1−p)); classic: ((1−p) h, h² p (1−p)). At p = 1 both
+    layers output exact zeros, so both moments are 0.
     """
     p = check_probability(p, "p")
     _check_kind(kind)
@@ -103,9 +101,9 @@ def dropout_moments(h, p: float, kind: Kind = "inverted") -> Moments:
 def monte_carlo_moments(
     h, p: float, n: int, rng: RngLike = None, kind: Kind = "inverted"
 ) -> MonteCarloMoments:
-    """Estimate the moments of ``h'`` from ``n`` independent dropout draws.
+    """Estimate the moments of `h'` from `n` independent dropout draws.
 
-    Each of the ``n`` samples applies a fresh mask to the whole of ``h``; the
+    Each of the `n` samples applies a fresh mask to the whole of `h`; the
     statistics are taken over the sample axis, element by element.
     """
     p = check_probability(p, "p")
@@ -134,17 +132,17 @@ def _check_unit(w, h) -> tuple[np.ndarray, np.ndarray]:
 
 def linear_unit_moments(w, h, p: float, kind: Kind = "inverted") -> Moments:
     """Exact mean and variance of a linear unit fed dropped inputs,
-    :math:`z = \\sum_i w_i h'_i`.
+    z = Σᵢ wᵢ h'ᵢ.
 
-    The masks :math:`m_i` are independent, so the variances add:
+    The masks mᵢ are independent, so the variances add:
 
-    * inverted, :math:`h'_i = m_i h_i / q`: :math:`\\mathbb{E}[z] = w \\cdot h`,
-      :math:`\\operatorname{Var}[z] = \\frac{p}{q} \\sum_i w_i^2 h_i^2`;
-    * classic, :math:`h'_i = m_i h_i`: :math:`\\mathbb{E}[z] = q\\, w \\cdot h`,
-      :math:`\\operatorname{Var}[z] = p q \\sum_i w_i^2 h_i^2`.
+    * inverted, h'ᵢ = mᵢ hᵢ / q: E[z] = w · h,
+      Var[z] = (p/q) Σᵢ wᵢ² hᵢ²;
+    * classic, h'ᵢ = mᵢ hᵢ: E[z] = q w · h,
+      Var[z] = p q Σᵢ wᵢ² hᵢ².
 
-    ``w`` has shape ``(n,)``; ``h`` has shape ``(n,)`` (one example, scalar moments)
-    or ``(batch, n)`` (one pair of moments per row). At :math:`p = 1` both are 0.
+    `w` has shape `(n,)`; `h` has shape `(n,)` (one example, scalar moments) or
+    `(batch, n)` (one pair of moments per row). At p = 1 both are 0.
     """
     p = check_probability(p, "p")
     _check_kind(kind)
@@ -162,10 +160,10 @@ def linear_unit_moments(w, h, p: float, kind: Kind = "inverted") -> Moments:
 def monte_carlo_linear_unit(
     w, h, p: float, n: int, rng: RngLike = None, kind: Kind = "inverted"
 ) -> MonteCarloMoments:
-    """Estimate the moments of :math:`z = \\sum_i w_i h'_i` from ``n`` fresh masks.
+    """Estimate the moments of z = Σᵢ wᵢ h'ᵢ from `n` fresh masks.
 
-    Shapes as in :func:`linear_unit_moments`; returns sample statistics with
-    their standard errors (see :class:`MonteCarloMoments`).
+    Shapes as in `linear_unit_moments`; returns sample statistics with their
+    standard errors (see `MonteCarloMoments`).
     """
     p = check_probability(p, "p")
     _check_kind(kind)
