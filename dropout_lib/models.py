@@ -30,12 +30,12 @@ def _rates(dropout: float | Sequence[float], n_hidden: int) -> list[float]:
 class MLP(nn.Sequential):
     """A multilayer perceptron with dropout after each hidden activation.
 
-    Layout: ``Flatten`` -> [``Dropout(input_dropout)``] -> for each hidden width
-    ``Linear -> activation -> Dropout(rate)`` -> ``Linear(out_features)``.
-    Rates of 0 add no dropout layer. ``dropout_layer`` is the class used
-    (``dropout_lib.nn.Dropout`` by default; ``torch.nn.Dropout`` or
-    ``ClassicDropout`` work too). A single output unit (binary tasks) is
-    returned as a vector of logits, shape ``[N]``.
+    Layout: `Flatten` -> [`Dropout(input_dropout)`] -> for each hidden width
+    `Linear -> activation -> Dropout(rate)` -> `Linear(out_features)`. Rates of
+    0 add no dropout layer. `dropout_layer` is the class used
+    (`dropout_lib.nn.Dropout` by default; `torch.nn.Dropout` or
+    `ClassicDropout` work too). A single output unit (binary tasks) is returned
+    as a vector of logits, shape `[N]`.
     """
 
     def __init__(
@@ -74,26 +74,25 @@ _NORMS = ("none", "batch")
 class SmallCNN(nn.Module):
     """A small configurable CNN for 28x28 single-channel images (Fashion-MNIST).
 
-    Layout, for ``channels = (c_1, ..., c_L)``::
+    Layout, for `channels = (c_1, ..., c_L)`:
 
         block_l:  Conv2d(3x3, padding 1) -> [BatchNorm2d] -> ReLU -> [Dropout]
                   -> [MaxPool2d(2)]
         head:     Flatten -> [Dropout(head_dropout)] -> Linear(n_classes)
 
-    The first ``pools`` blocks end with a 2x2 max-pool (default: every block but
-    the last), so the head sees :math:`c_L \\cdot (28 / 2^{\\text{pools}})^2`
-    features. ``norm='batch'`` puts BatchNorm between convolution and activation
-    (the conv then has no bias, which BN would cancel). ``dropout`` is the drop
+    The first `pools` blocks end with a 2x2 max-pool (default: every block but
+    the last), so the head sees c_L · (28 / 2^pools)² features. `norm='batch'`
+    puts BatchNorm between convolution and activation
+    (the conv then has no bias, which BN would cancel). `dropout` is the drop
     probability applied after the activation of every block but the last, i.e.
-    *between* convolutions; ``dropout_kind`` chooses element-wise masks
-    (``"element"``, :class:`dropout_lib.nn.Dropout`), whole-channel masks
-    (``"channel"``, :class:`dropout_lib.nn.Dropout2d`) or square blocks of side
-    ``block_size`` (``"block"``, :class:`dropout_lib.nn.DropBlock`).
-    ``head_dropout`` drops features just before the classifier, after the last
-    BatchNorm layer.
+    *between* convolutions; `dropout_kind` chooses element-wise masks
+    (`"element"`, `dropout_lib.nn.Dropout`), whole-channel masks
+    (`"channel"`, `dropout_lib.nn.Dropout2d`) or square blocks of side
+    `block_size` (`"block"`, `dropout_lib.nn.DropBlock`). `head_dropout` drops
+    features just before the classifier, after the last BatchNorm layer.
 
-    Attributes ``features`` (the conv blocks, an ``nn.Sequential``) and
-    ``head`` let callers take intermediate feature maps.
+    Attributes `features` (the conv blocks, an `nn.Sequential`) and `head` let
+    callers take intermediate feature maps.
     """
 
     def __init__(
@@ -180,7 +179,7 @@ class SmallCNN(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits ``(N, n_classes)`` for images ``(N, 1, H, W)`` (or ``(N, H, W)``)."""
+        """Logits `(N, n_classes)` for images `(N, 1, H, W)` (or `(N, H, W)`)."""
         if x.ndim == 3:  # (N, H, W) images: add the channel axis
             x = x.unsqueeze(1)
         return self.head(self.features(x))

@@ -1,12 +1,11 @@
 """Plotting helpers shared by the chapters: learning curves with seed bands.
 
-A learning curve here is one metric of a :class:`~dropout_lib.training.History`
-against the epoch number. When a configuration was trained with several seeds,
-:func:`plot_history` draws the mean over seeds,
-:math:`\\bar v_e = \\frac1n\\sum_i v_{i,e}`, and a band :math:`\\bar v_e \\pm s_e`
-with the sample standard deviation :math:`s_e` over the seeds at each epoch
-``e``, exactly :func:`dropout_lib.stats.mean_sd` applied epoch by epoch. A
-single run has no spread: it is drawn as a line without a band.
+A learning curve here is one metric of a `dropout_lib.training.History` against
+the epoch number. When a configuration was trained with several seeds,
+`plot_history` draws the mean over seeds, v̄ₑ = (1/n) Σᵢ v_(i,e), and a band
+v̄ₑ ± sₑ with the sample standard deviation sₑ over the seeds at each epoch
+`e`, exactly `dropout_lib.stats.mean_sd` applied epoch by epoch. A single run
+has no spread: it is drawn as a line without a band.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from .training import History, Run, stack_metric
 
 __all__ = ["METRIC_LABELS", "metric_label", "mean_std_band", "plot_history"]
 
-#: Readable names for the metrics :func:`dropout_lib.training.train` records.
+#: Readable names for the metrics `dropout_lib.training.train` records.
 METRIC_LABELS: dict[str, str] = {
     "train_loss": "train loss (logged while training)",
     "train_acc": "train accuracy (logged while training)",
@@ -39,10 +38,10 @@ HistoryGroup = History | Run | Sequence[History | Run]
 
 
 def metric_label(name: str) -> str:
-    """A readable label for a metric name: :data:`METRIC_LABELS`, else the name with
-    spaces for ``_``.
+    """A readable label for a metric name: `METRIC_LABELS`, else the name with
+    spaces for `_`.
 
-    ``train_*`` metrics logged during training are labelled "logged while
+    `train_*` metrics logged during training are labelled "logged while
     training" rather than "dropout on": for a network without dropout they are
     measured the same way, and only a network with dropout is thinned there.
     """
@@ -54,12 +53,11 @@ def metric_label(name: str) -> str:
 def mean_std_band(values: Any) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sample standard deviation over runs, point by point.
 
-    ``values`` has shape ``[n_runs, n_points]`` with ``n_runs >= 2``; column
-    :math:`e` gives :math:`\\bar v_e` and
-    :math:`s_e = \\sqrt{\\tfrac{1}{n-1}\\sum_i (v_{i,e} - \\bar v_e)^2}`, computed by
-    :func:`dropout_lib.stats.mean_sd` (the course's one definition). A single
-    run has no spread, so it raises ``ValueError`` rather than returning a
-    band of zeros (or NaN). The input is not modified.
+    `values` has shape `[n_runs, n_points]` with `n_runs >= 2`; column e gives
+    v̄ₑ and sₑ = √((1/(n−1)) Σᵢ (v_(i,e) − v̄ₑ)²), computed by
+    `dropout_lib.stats.mean_sd` (the course's one definition). A single run has
+    no spread, so it raises `ValueError` rather than returning a band of zeros
+    (or NaN). The input is not modified.
     """
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] == 0:
@@ -138,22 +136,22 @@ def plot_history(
     Parameters
     ----------
     histories
-        A :class:`History` or :class:`Run`, a sequence of them (one per seed:
+        A `History` or `Run`, a sequence of them (one per seed:
         drawn as the mean with a mean ± sd band), or a mapping
-        ``label -> History | Run | [...]`` comparing configurations.
+        `label -> History | Run | [...]` comparing configurations.
     metrics
-        Metric name(s) recorded in the histories, e.g. ``["train_acc", "val_acc"]``.
+        Metric name(s) recorded in the histories, e.g. `["train_acc", "val_acc"]`.
     ax
         A Matplotlib Axes to draw on (a new figure is made if None).
     colors
-        Optional ``label -> colour`` for the mapping form.
+        Optional `label -> colour` for the mapping form.
     band
-        Shade :math:`\\bar v_e \\pm s_e` (:func:`mean_std_band`) for groups of
-        two or more runs; a single run is drawn as a line without a band.
+        Shade v̄ₑ ± sₑ (`mean_std_band`) for groups of two or more runs; a
+        single run is drawn as a line without a band.
     title, ylabel
         Optional axis title and y label.
     labels
-        Optional ``metric -> legend text`` overriding :func:`metric_label`.
+        Optional `metric -> legend text` overriding `metric_label`.
 
     Returns
     -------

@@ -4,27 +4,25 @@ A number measured once per seed (a test accuracy, a train-test gap) is a random
 variable: the seed picks the initial weights, the batch order and every dropout
 mask. The course reports and compares such numbers only through this module.
 
-* :func:`mean_sd` -- the mean and *sample* standard deviation
-  :math:`s = \\sqrt{\\tfrac{1}{n-1}\\sum_i (v_i - \\bar v)^2}` over :math:`n \\ge 2`
-  seeds (a single seed has no spread: it is an error, not 0 or NaN).
-* :func:`paired_diff` -- "A beats B": the per-seed differences
-  :math:`d_i = a_i - b_i` (A and B share seed :math:`i`, so the seed's luck
-  cancels), with the t-based confidence interval
-  :math:`\\bar d \\pm t_{n-1,\\,1-\\alpha/2}\\, s_d/\\sqrt{n}`. A claim that A beats B
-  is made only when that interval excludes 0.
-* :func:`equivalence_test` -- "no measurable effect": two one-sided t-tests
-  (TOST, Schuirmann 1987) of :math:`H_0: |\\mu_d| \\ge \\delta` against
-  :math:`H_1: |\\mu_d| < \\delta` for a margin :math:`\\delta` stated in advance.
-  Equivalence at level :math:`\\alpha` holds exactly when the
-  :math:`(1 - 2\\alpha)` confidence interval of :math:`\\mu_d` lies inside
-  :math:`(-\\delta, \\delta)`. "The interval contains 0" is *not* evidence of no
-  effect: with few seeds it contains 0 for large effects too.
+* `mean_sd` -- the mean and *sample* standard deviation
+  s = √((1/(n−1)) Σᵢ (vᵢ − v̄)²) over n ≥ 2 seeds
+  (a single seed has no spread: it is an error, not 0 or NaN).
+* `paired_diff` -- "A beats B": the per-seed differences
+  dᵢ = aᵢ − bᵢ (A and B share seed i, so the seed's luck cancels), with the
+  t-based confidence interval d̄ ± t(n−1, 1−α/2)·s_d/√n. A claim that A beats
+  B is made only when that interval excludes 0.
+* `equivalence_test` -- "no measurable effect": two one-sided t-tests
+  (TOST, Schuirmann 1987) of H₀: |μ_d| ≥ δ against
+  H₁: |μ_d| < δ for a margin δ stated in advance. Equivalence at level α holds
+  exactly when the (1 − 2α) confidence interval of μ_d lies inside (−δ, δ).
+  "The interval contains 0" is *not* evidence of no effect:
+  with few seeds it contains 0 for large effects too.
 
-The intervals assume the per-seed differences are roughly normal; with
-:math:`n \\ge 5` seeds the t-interval is robust to moderate skew. The tests in
-``tests/test_stats.py`` check by simulation that the false-claim rate under no
-effect is at most :math:`\\alpha` and that the power matches the noncentral-t
-formula of :func:`power_paired`.
+The intervals assume the per-seed differences are roughly normal; with n ≥ 5
+seeds the t-interval is robust to moderate skew. The tests in
+`tests/test_stats.py` check by simulation that the false-claim rate under no
+effect is at most α and that the power matches the noncentral-t formula of
+`power_paired`.
 """
 
 from __future__ import annotations
@@ -56,7 +54,7 @@ MIN_SEEDS = 5
 def _values(
     values: Sequence[float] | np.ndarray, name: str, min_n: int = 2
 ) -> np.ndarray:
-    """``values`` as a finite 1-D float64 array of length ``>= min_n`` (a copy)."""
+    """`values` as a finite 1-D float64 array of length `>= min_n` (a copy)."""
     if isinstance(values, (str, bytes)):
         raise TypeError(f"{name} must be a sequence of real numbers; got a string")
     try:
@@ -91,10 +89,10 @@ def _level(level: float, name: str = "level") -> float:
 
 @dataclass(frozen=True)
 class SeedSummary:
-    """Mean and sample standard deviation of one number over ``n >= 2`` seeds.
+    """Mean and sample standard deviation of one number over `n >= 2` seeds.
 
-    ``str()`` gives ``"mean ± sd"`` with three decimals; :meth:`format` takes
-    another number of decimals.
+    `str()` gives `"mean ± sd"` with three decimals; `format` takes another
+    number of decimals.
     """
 
     mean: float
@@ -104,11 +102,11 @@ class SeedSummary:
 
     @property
     def se(self) -> float:
-        """Standard error of the mean, :math:`s/\\sqrt{n}`."""
+        """Standard error of the mean, s/√n."""
         return self.sd / math.sqrt(self.n)
 
     def format(self, digits: int = 3) -> str:
-        """``"mean ± sd"`` rounded to ``digits`` decimals."""
+        """`"mean ± sd"` rounded to `digits` decimals."""
         return f"{self.mean:.{digits}f} ± {self.sd:.{digits}f}"
 
     def __str__(self) -> str:
@@ -116,14 +114,13 @@ class SeedSummary:
 
 
 def mean_sd(values: Sequence[float] | np.ndarray) -> SeedSummary:
-    """Summarise per-seed values :math:`v_1, \\dots, v_n` as :math:`\\bar v \\pm s`.
+    """Summarise per-seed values v₁, …, vₙ as v̄ ± s.
 
-    :math:`\\bar v = \\frac1n \\sum_i v_i`, :math:`s^2 = \\frac{1}{n-1}\\sum_i (v_i -
-    \\bar v)^2`.
+    v̄ = (1/n) Σᵢ vᵢ, s² = (1/(n−1)) Σᵢ (vᵢ − v̄)².
 
-    Raises ``ValueError`` for fewer than two values, a non-1-D input or a
-    non-finite value, and ``TypeError`` for values that are not real numbers.
-    The input is not modified.
+    Raises `ValueError` for fewer than two values, a non-1-D input or a
+    non-finite value, and `TypeError` for values that are not real numbers. The
+    input is not modified.
     """
     arr = _values(values, "values")
     return SeedSummary(
@@ -135,7 +132,7 @@ def mean_sd(values: Sequence[float] | np.ndarray) -> SeedSummary:
 class PairedDiff:
     """The paired difference A − B over seeds, with its t-based confidence interval.
 
-    ``lo``/``hi`` bound the ``level`` interval of the mean difference.
+    `lo`/`hi` bound the `level` interval of the mean difference.
     """
 
     mean: float
@@ -162,7 +159,7 @@ class PairedDiff:
         return self.a_better or self.b_better
 
     def format(self, digits: int = 3) -> str:
-        """``"+0.012 [+0.004, +0.020]"``: mean difference and interval."""
+        """`"+0.012 [+0.004, +0.020]"`: mean difference and interval."""
         return f"{self.mean:+.{digits}f} [{self.lo:+.{digits}f}, {self.hi:+.{digits}f}]"
 
     def __str__(self) -> str:
@@ -174,15 +171,12 @@ def paired_diff(
     b: Sequence[float] | np.ndarray,
     level: float = 0.95,
 ) -> PairedDiff:
-    """Paired difference :math:`d_i = a_i - b_i` over seeds, with a t confidence
-    interval.
+    """Paired difference dᵢ = aᵢ − bᵢ over seeds, with a t confidence interval:
 
-    .. math::
+        d̄ ± t(n−1, (1 + level)/2)·s_d/√n
 
-       \\bar d \\pm t_{n-1,\\,(1+\\text{level})/2}\\,\\frac{s_d}{\\sqrt n}
-
-    ``a[i]`` and ``b[i]`` must come from the same seed ``i``. Raises
-    ``ValueError`` if the lengths differ or fewer than two pairs are given.
+    `a[i]` and `b[i]` must come from the same seed `i`. Raises `ValueError` if
+    the lengths differ or fewer than two pairs are given.
     """
     level = _level(level)
     xa, xb = _values(a, "a"), _values(b, "b")
@@ -199,10 +193,10 @@ def paired_diff(
 
 @dataclass(frozen=True)
 class Equivalence:
-    """Result of a TOST equivalence test of the paired difference within ``±margin``.
+    """Result of a TOST equivalence test of the paired difference within `±margin`.
 
-    ``lo``/``hi`` bound the :math:`(1 - 2\\alpha)` interval; ``p_value`` is the
-    larger of the two one-sided p-values; ``equivalent`` is ``p_value < alpha``.
+    `lo`/`hi` bound the (1 − 2α) interval; `p_value` is the larger of the two
+    one-sided p-values; `equivalent` is `p_value < alpha`.
     """
 
     mean: float
@@ -232,17 +226,16 @@ def equivalence_test(
     margin: float,
     alpha: float = 0.05,
 ) -> Equivalence:
-    """Two one-sided t-tests: is the mean paired difference inside ``(-margin,
-    margin)``?
+    """Two one-sided t-tests: is the mean paired difference inside `(-margin,
+    margin)`?
 
-    With :math:`d_i = a_i - b_i` (or :math:`d_i = a_i` when ``b`` is None),
-    :math:`t_- = (\\bar d + \\delta)/(s_d/\\sqrt n)` tests :math:`\\mu_d > -\\delta`
-    and :math:`t_+ = (\\bar d - \\delta)/(s_d/\\sqrt n)` tests :math:`\\mu_d < \\delta`;
-    the p-value is :math:`\\max(1 - F_{n-1}(t_-), F_{n-1}(t_+))`. Equivalent at
-    level ``alpha`` iff that p-value is below ``alpha``, which is the same as the
-    :math:`1 - 2\\alpha` interval lying inside the margin.
+    With dᵢ = aᵢ − bᵢ (or dᵢ = aᵢ when `b` is None), t₋ = (d̄ + δ)/(s_d/√n)
+    tests μ_d > −δ and t₊ = (d̄ − δ)/(s_d/√n) tests μ_d < δ; the p-value is
+    max(1 − F_(n−1)(t₋), F_(n−1)(t₊)). Equivalent at level `alpha` iff that
+    p-value is below `alpha`, which is the same as the 1 − 2α interval lying
+    inside the margin.
 
-    ``margin`` must be positive and is the largest difference the claim calls
+    `margin` must be positive and is the largest difference the claim calls
     negligible: state it in the text before looking at the data.
     """
     alpha = _level(alpha, "alpha")
@@ -277,14 +270,12 @@ def equivalence_test(
 
 
 def power_paired(effect: float, sd: float, n: int, level: float = 0.95) -> float:
-    """Probability that :func:`paired_diff`'s interval lies above 0 for a true effect.
+    """Probability that `paired_diff`'s interval lies above 0 for a true effect.
 
-    For normal differences with mean ``effect`` > 0 and standard deviation ``sd``,
-    :math:`P(\\bar d - t\\,s_d/\\sqrt n > 0) = 1 - F_{\\nu,\\lambda}(t)`, the
-    noncentral t distribution with :math:`\\nu = n - 1` and
-    :math:`\\lambda = \\text{effect}\\sqrt n/\\text{sd}`, :math:`t =
-    t_{n-1,(1+\\text{level})/2}`.
-    Use it to choose the number of seeds before running an experiment.
+    For normal differences with mean `effect` > 0 and standard deviation `sd`,
+    P(d̄ − t s_d/√n > 0) = 1 − F_(ν,λ)(t), the noncentral t distribution with
+    ν = n − 1 and λ = effect·√n/sd, t = t(n−1, (1 + level)/2). Use it to choose
+    the number of seeds before running an experiment.
     """
     level = _level(level)
     n = check_int(n, "n", 2)

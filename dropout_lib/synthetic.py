@@ -1,10 +1,10 @@
-"""A synthetic binary classification task: scikit-learn's ``make_classification``.
+"""A synthetic binary classification task: scikit-learn's `make_classification`.
 
-Chapter 1 reproduces a Keras tutorial on this task. :func:`synthetic_classification`
+Chapter 1 reproduces a Keras tutorial on this task. `synthetic_classification`
 draws the data and splits it, stratified, into training, validation and test parts
-the way Keras's ``fit(validation_split=...)`` recipe does (test first, then
-validation from the rest); :func:`changed_label_fraction` measures how many labels
-``make_classification``'s ``flip_y`` really changes.
+the way Keras's `fit(validation_split=...)` recipe does (test first, then
+validation from the rest); `changed_label_fraction` measures how many labels
+`make_classification`'s `flip_y` really changes.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ __all__ = ["SyntheticSplits", "changed_label_fraction", "synthetic_classificatio
 class SyntheticSplits(NamedTuple):
     """Train, validation and test parts of a synthetic data set.
 
-    Inputs are float32 arrays ``[n, n_features]``, labels int64 arrays ``[n]``
-    with values in ``{0, ..., n_classes - 1}``.
+    Inputs are float32 arrays `[n, n_features]`, labels int64 arrays `[n]` with
+    values in `{0, ..., n_classes - 1}`.
     """
 
     x_train: np.ndarray
@@ -35,7 +35,7 @@ class SyntheticSplits(NamedTuple):
 
 
 def _check_size(value: Any, name: str) -> int | float:
-    """A split size: an int count ``>= 1`` or a float fraction in ``(0, 1)``."""
+    """A split size: an int count `>= 1` or a float fraction in `(0, 1)`."""
     if isinstance(value, (float, np.floating)):
         if not 0.0 < float(value) < 1.0:
             raise ValueError(
@@ -71,28 +71,28 @@ def synthetic_classification(
     split_seed: int = 0,
     **make_classification_kwargs: Any,
 ) -> SyntheticSplits:
-    """Draw ``make_classification`` data and split it, stratified, into train /
+    """Draw `make_classification` data and split it, stratified, into train /
     validation / test.
 
-    The data are scikit-learn's ``make_classification(n_samples, n_features,
-    n_classes, random_state, **make_classification_kwargs)`` (Guyon's
-    hypercube design: for each class, Gaussian clusters around vertices of a
-    hypercube in ``n_informative`` dimensions, plus redundant linear
-    combinations and pure-noise features). ``flip_y`` (default 0.01) is the
-    fraction of samples whose label is *redrawn* uniformly from the
-    :math:`K` classes, so only about ``flip_y`` :math:`\\cdot (1 - 1/K)` of the
-    labels actually change (see :func:`changed_label_fraction`). The splits
-    follow Keras's ``fit(validation_split=...)`` recipe:
+    The data are scikit-learn's `make_classification(n_samples, n_features,
+    n_classes, random_state, **make_classification_kwargs)` (Guyon's hypercube
+    design: for each class, Gaussian clusters around vertices of a hypercube in
+    `n_informative` dimensions, plus redundant linear combinations and
+    pure-noise features). `flip_y` (default 0.01) is the fraction of samples
+    whose label is *redrawn* uniformly from the K classes, so only about
+    `flip_y` · (1 − 1/K) of the labels actually change
+    (see `changed_label_fraction`). The splits follow Keras's
+    `fit(validation_split=...)` recipe:
 
-    1. ``test_size`` of the ``n_samples`` examples are held out as the test set;
-    2. ``val_size`` of the REMAINING examples become the validation set;
-    3. the rest is the training set, optionally subsampled to ``train_size``
+    1. `test_size` of the `n_samples` examples are held out as the test set;
+    2. `val_size` of the REMAINING examples become the validation set;
+    3. the rest is the training set, optionally subsampled to `train_size`
        examples (to study small-data regimes on the same distribution).
 
-    Sizes given as floats are fractions, as ints counts (``train_test_split``'s
-    rule). Every split is stratified by label and driven by ``split_seed``, so
-    the class proportions are the same in all three parts up to rounding.
-    The result is deterministic in ``(random_state, split_seed)``.
+    Sizes given as floats are fractions, as ints counts (`train_test_split`'s
+    rule). Every split is stratified by label and driven by `split_seed`, so
+    the class proportions are the same in all three parts up to rounding. The
+    result is deterministic in `(random_state, split_seed)`.
 
     Raises
     ------
@@ -158,20 +158,19 @@ def changed_label_fraction(
     random_state: int = 42,
     **make_classification_kwargs: Any,
 ) -> float:
-    """The fraction of labels that ``make_classification(flip_y=...)`` really changes.
+    """The fraction of labels that `make_classification(flip_y=...)` really changes.
 
-    scikit-learn selects each sample with probability :math:`f` = ``flip_y`` and
-    gives it a class drawn uniformly from the :math:`K` classes, which is its
-    old class with probability :math:`1/K`. So the expected fraction of labels
-    that change is
+    scikit-learn selects each sample with probability f = `flip_y` and gives it
+    a class drawn uniformly from the K classes, which is its old class with
+    probability 1/K. So the expected fraction of labels that change is:
 
-    .. math:: f \\left(1 - \\frac1K\\right) \\qquad (= f/2 \\text{ for two classes}).
+        f·(1 − 1/K)    (= f/2 for two classes).
 
-    Measured by drawing the same data twice, with ``flip_y`` and with
-    ``flip_y = 0``, both with ``shuffle=False``: scikit-learn's random stream is
+    Measured by drawing the same data twice, with `flip_y` and with
+    `flip_y = 0`, both with `shuffle=False`: scikit-learn's random stream is
     identical up to the redrawn labels (the shuffle comes after them), so the
     two label vectors differ exactly where a label changed, and the count is
-    the same as for the shuffled data set with the same ``random_state``.
+    the same as for the shuffled data set with the same `random_state`.
     """
     from sklearn.datasets import make_classification
 

@@ -1,10 +1,10 @@
 """A small, explicit training loop that records a per-epoch history.
 
-Training metrics (``train_loss``, ``train_acc``) are averaged over the epoch's
-mini-batches with dropout ON, as Keras's ``fit`` logs them. Every entry of
-``eval_sets`` is measured after the epoch in eval mode (dropout OFF). Passing
-the training set itself under another name (e.g. ``"train_eval"``) measures
-the full network on it, which is what a train-test gap should compare.
+Training metrics (`train_loss`, `train_acc`) are averaged over the epoch's
+mini-batches with dropout ON, as Keras's `fit` logs them. Every entry of
+`eval_sets` is measured after the epoch in eval mode (dropout OFF). Passing the
+training set itself under another name (e.g. `"train_eval"`) measures the full
+network on it, which is what a train-test gap should compare.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 
 @dataclass
 class History:
-    """Per-epoch metrics: ``metrics[name][e]`` is the value after epoch ``e + 1``."""
+    """Per-epoch metrics: `metrics[name][e]` is the value after epoch `e + 1`."""
 
     metrics: dict[str, list[float]] = field(default_factory=dict)
 
@@ -50,7 +50,7 @@ class History:
         return self.metrics[name]
 
     def final(self, name: str) -> float:
-        """The value of ``name`` after the last epoch."""
+        """The value of `name` after the last epoch."""
         return self.metrics[name][-1]
 
     @property
@@ -73,7 +73,7 @@ def to_tensors(x, y, *, float_images: bool = True) -> Batch:
 
 
 def _prepare(out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Match a binary model's logits ``[N]`` with float targets; multiclass keeps int64
+    """Match a binary model's logits `[N]` with float targets; multiclass keeps int64
     labels.
     """
     if out.ndim == 1:
@@ -82,7 +82,7 @@ def _prepare(out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Te
 
 
 def accuracy(out: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction correct: argmax for ``[N, C]`` logits, ``logit > 0`` for binary ``[N]``
+    """Fraction correct: argmax for `[N, C]` logits, `logit > 0` for binary `[N]`
     logits.
     """
     pred = (out > 0).long() if out.ndim == 1 else out.argmax(dim=1)
@@ -99,11 +99,11 @@ def evaluate(
     *,
     dropout_on: bool = False,
 ) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` in eval mode; the model's mode is restored
+    """Mean loss and accuracy of `model` in eval mode; the model's mode is restored
     after.
 
-    With ``dropout_on=True`` every dropout layer (``dropout_lib.nn`` layers and
-    ``torch.nn`` dropout classes) is switched to training mode while all other
+    With `dropout_on=True` every dropout layer (`dropout_lib.nn` layers and
+    `torch.nn` dropout classes) is switched to training mode while all other
     modules stay in eval mode: the metrics are then those of the *thinned*
     network, one fresh mask per example, as a training log sees it (but with the
     weights frozen). Other layers such as BatchNorm keep their eval behaviour and
@@ -135,12 +135,12 @@ def train(
     device: torch.device | None = None,
     on_epoch_end: Callable[[int, nn.Module, History], None] | None = None,
 ) -> History:
-    """Mini-batch training for ``epochs`` passes over ``(x, y)``, shuffled each epoch.
+    """Mini-batch training for `epochs` passes over `(x, y)`, shuffled each epoch.
 
-    The shuffling uses its own ``torch.Generator`` seeded with ``seed``, so two
-    runs with the same seed and initial weights visit the same batches.
-    Returns the :class:`History`; ``on_epoch_end(epoch, model, history)`` is
-    called after each epoch's metrics are recorded.
+    The shuffling uses its own `torch.Generator` seeded with `seed`, so two
+    runs with the same seed and initial weights visit the same batches. Returns
+    the `History`; `on_epoch_end(epoch, model, history)` is called after each
+    epoch's metrics are recorded.
     """
     epochs = check_int(epochs, "epochs", 1)
     batch_size = check_int(batch_size, "batch_size", 1)
@@ -194,9 +194,9 @@ def train(
 class Run:
     """One seeded training run: what was trained, how, and what it measured.
 
-    ``config`` names the configuration (``"p=0.5"``, a dict of settings, ...);
-    ``history`` holds the per-epoch metrics; ``model`` the trained network
-    (``None`` when the caller dropped it to save memory); ``extra`` any further
+    `config` names the configuration (`"p=0.5"`, a dict of settings, ...);
+    `history` holds the per-epoch metrics; `model` the trained network
+    (`None` when the caller dropped it to save memory); `extra` any further
     measurement a study attaches (timings, diagnostics).
     """
 
@@ -207,7 +207,7 @@ class Run:
     extra: dict[str, object] = field(default_factory=dict)
 
     def final(self, name: str) -> float:
-        """The metric ``name`` after the last epoch."""
+        """The metric `name` after the last epoch."""
         return self.history.final(name)
 
     def gap(self, train: str = "train_eval_acc", test: str = "test_acc") -> float:
@@ -215,16 +215,16 @@ class Run:
 
         The default compares accuracies of the *full* network (eval mode) on the
         training set and on the test set; pass other metric names (for example
-        ``test="val_acc"``) to compare others.
+        `test="val_acc"`) to compare others.
         """
         return self.final(train) - self.final(test)
 
 
 def stack_metric(runs: Sequence[Run | History], name: str) -> np.ndarray:
-    """The metric ``name`` of several runs as an array ``[n_runs, n_epochs]``.
+    """The metric `name` of several runs as an array `[n_runs, n_epochs]`.
 
-    Accepts :class:`Run` or :class:`History` objects. Raises ``KeyError`` if a
-    run lacks the metric and ``ValueError`` if the runs have different lengths.
+    Accepts `Run` or `History` objects. Raises `KeyError` if a run lacks the
+    metric and `ValueError` if the runs have different lengths.
     """
     if isinstance(runs, (History, Run)):
         runs = [runs]
@@ -251,7 +251,7 @@ def stack_metric(runs: Sequence[Run | History], name: str) -> np.ndarray:
 
 
 def final_values(runs: Sequence[Run], name: str) -> np.ndarray:
-    """``[run.final(name) for run in runs]`` as a float array (one value per seed)."""
+    """`[run.final(name) for run in runs]` as a float array (one value per seed)."""
     return np.array([r.final(name) for r in runs], dtype=np.float64)
 
 
@@ -265,15 +265,15 @@ def run_seeds(
     keep_models: bool = True,
     **train_kwargs,
 ) -> list[Run]:
-    """Train one fresh model per seed; return one :class:`Run` per seed, in seed order.
+    """Train one fresh model per seed; return one `Run` per seed, in seed order.
 
-    For each ``seed``: ``torch.manual_seed(seed)``, then ``model, optimizer =
-    build(seed)`` (so the initial weights and every dropout mask drawn from
-    torch's global generator depend only on the seed), then :func:`train` with
-    ``seed=seed`` (the batch order) and ``train_kwargs``. Two configurations run
+    For each `seed`: `torch.manual_seed(seed)`, then `model, optimizer =
+    build(seed)` (so the initial weights and every dropout mask drawn from
+    torch's global generator depend only on the seed), then `train` with
+    `seed=seed` (the batch order) and `train_kwargs`. Two configurations run
     with the same seeds share initial-weight draws and batch orders as far as
     their architectures allow, which is what makes paired differences
-    (:func:`dropout_lib.stats.paired_diff`) sharp.
+    (`dropout_lib.stats.paired_diff`) sharp.
     """
     seeds = [check_seed(s, "seeds entries") for s in seeds]
     if not seeds:

@@ -24,17 +24,17 @@ __all__ = [
 
 
 def check_probability(value: Any, name: str = "p") -> float:
-    """Return ``value`` as a Python float after checking it is a probability.
+    """Return `value` as a Python float after checking it is a probability.
 
-    A probability here is a real number :math:`v` with :math:`0 \\le v \\le 1`.
+    A probability here is a real number v with 0 ≤ v ≤ 1.
 
     Raises
     ------
     TypeError
-        If ``value`` is not a real scalar (a string, ``None``, a bool, a complex
+        If `value` is not a real scalar (a string, `None`, a bool, a complex
         number or an array).
     ValueError
-        If ``value`` is NaN, infinite or outside the closed interval [0, 1].
+        If `value` is NaN, infinite or outside the closed interval [0, 1].
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(
@@ -51,7 +51,7 @@ def check_probability(value: Any, name: str = "p") -> float:
 
 
 def float_dtype_for(dtype: np.dtype) -> np.dtype:
-    """The floating dtype a dropout output has for an input of ``dtype``.
+    """The floating dtype a dropout output has for an input of `dtype`.
 
     Floating inputs keep their precision; booleans and integers become float64.
     """
@@ -59,7 +59,7 @@ def float_dtype_for(dtype: np.dtype) -> np.dtype:
 
 
 def check_real_array(x: Any, name: str = "x") -> np.ndarray:
-    """Convert ``x`` to an array of real numbers (bool, integer or float).
+    """Convert `x` to an array of real numbers (bool, integer or float).
 
     The input is never modified; the returned array may share memory with it,
     so callers must not write into it.
@@ -67,7 +67,7 @@ def check_real_array(x: Any, name: str = "x") -> np.ndarray:
     Raises
     ------
     TypeError
-        If ``x`` cannot be read as an array of real numbers (strings, objects,
+        If `x` cannot be read as an array of real numbers (strings, objects,
         complex numbers).
     """
     try:
@@ -85,16 +85,16 @@ def check_real_array(x: Any, name: str = "x") -> np.ndarray:
 
 
 def check_int(value: Any, name: str, minimum: int = 0) -> int:
-    """Return ``value`` as an ``int`` after checking it is an integer ``>= minimum``.
+    """Return `value` as an `int` after checking it is an integer `>= minimum`.
 
-    Booleans are rejected (``True`` is an ``int`` in Python, but never a count).
+    Booleans are rejected (`True` is an `int` in Python, but never a count).
 
     Raises
     ------
     TypeError
-        If ``value`` is not an integer.
+        If `value` is not an integer.
     ValueError
-        If ``value < minimum``.
+        If `value < minimum`.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(
@@ -110,16 +110,16 @@ def check_int(value: Any, name: str, minimum: int = 0) -> int:
 
 
 def check_seed(value: Any, name: str = "seed") -> int:
-    """A random seed: an integer ``>= 0`` (see :func:`check_int`)."""
+    """A random seed: an integer `>= 0` (see `check_int`)."""
     return check_int(value, name, 0)
 
 
 def check_tensor(x: Any, name: str = "x", ndim: int | None = None) -> Any:
-    """Check that ``x`` is a ``torch.Tensor`` (of ``ndim`` axes, if given) and return
+    """Check that `x` is a `torch.Tensor` (of `ndim` axes, if given) and return
     it.
 
-    Raises ``TypeError`` for anything else and ``ValueError`` for a wrong number
-    of axes.
+    Raises `TypeError` for anything else and `ValueError` for a wrong number of
+    axes.
     """
     import torch
 
@@ -131,7 +131,7 @@ def check_tensor(x: Any, name: str = "x", ndim: int | None = None) -> Any:
 
 
 def check_module(model: Any, name: str = "model") -> Any:
-    """Check that ``model`` is a ``torch.nn.Module`` and return it (else TypeError)."""
+    """Check that `model` is a `torch.nn.Module` and return it (else TypeError)."""
     from torch import nn
 
     if not isinstance(model, nn.Module):
