@@ -1,34 +1,33 @@
 """dropout_lib: the tested code behind the Dropout course.
 
-Layout (``ls dropout_lib``), from the bottom up:
+Layout (`ls dropout_lib`), from the bottom up:
 
-* plumbing: :mod:`~dropout_lib.validation` (every argument check) and
-  :mod:`~dropout_lib.reproducibility` (seeds, threads, device, the pinned
-  numerical code path);
-* concepts, used by several chapters: :mod:`~dropout_lib.masks` (drawing,
-  storing, testing and reading back masks), :mod:`~dropout_lib.functional`
-  (NumPy dropout), :mod:`~dropout_lib.nn` (PyTorch layers, ``DROPOUT_TYPES`` and
-  the one way to switch modes), :mod:`~dropout_lib.theory` (moments),
-  :mod:`~dropout_lib.ensemble` (thinned networks, geometric vs arithmetic mean),
-  :mod:`~dropout_lib.regularization` (dropout as adaptive L2),
-  :mod:`~dropout_lib.equivalence` (classic vs inverted training),
-  :mod:`~dropout_lib.inference` (weight scaling vs Monte Carlo),
-  :mod:`~dropout_lib.uncertainty` (entropies, calibration, batched MC passes),
-  :mod:`~dropout_lib.diagnostics` (activation probes);
-* experiments: :mod:`~dropout_lib.data` (Fashion-MNIST),
-  :mod:`~dropout_lib.synthetic` (the scikit-learn task),
-  :mod:`~dropout_lib.models` (MLP, SmallCNN), :mod:`~dropout_lib.training` (the
-  one run harness: ``train``, ``evaluate``, ``Run``, ``run_seeds``),
-  :mod:`~dropout_lib.stats` (the one standard for claims over seeds),
-  :mod:`~dropout_lib.plotting`;
-* :mod:`dropout_lib.studies`: code that serves one chapter, one module per
-  chapter slug (``keras``, ``d2l``, ``d2l_pitfalls``, ``batchnorm``,
-  ``test_time``); a study imports concepts, never another study;
-* :mod:`dropout_lib.exercises`: the exercise checkers, one module per chapter,
-  all built on ``exercises._checking``.
+* plumbing: `dropout_lib.validation` (every argument check) and
+  `dropout_lib.reproducibility` (seeds, threads, device, the pinned numerical
+  code path);
+* concepts, used by several chapters: `dropout_lib.masks` (drawing,
+  storing, testing and reading back masks), `dropout_lib.functional`
+  (NumPy dropout), `dropout_lib.nn` (PyTorch layers, `DROPOUT_TYPES` and the
+  one way to switch modes), `dropout_lib.theory` (moments),
+  `dropout_lib.ensemble` (thinned networks, geometric vs arithmetic mean),
+  `dropout_lib.regularization` (dropout as adaptive L2),
+  `dropout_lib.equivalence` (classic vs inverted training),
+  `dropout_lib.inference` (weight scaling vs Monte Carlo),
+  `dropout_lib.uncertainty` (entropies, calibration, batched MC passes),
+  `dropout_lib.diagnostics` (activation probes);
+* experiments: `dropout_lib.data` (Fashion-MNIST),
+  `dropout_lib.synthetic` (the scikit-learn task), `dropout_lib.models`
+  (MLP, SmallCNN), `dropout_lib.training` (the one run harness:
+  `train`, `evaluate`, `Run`, `run_seeds`), `dropout_lib.stats`
+  (the one standard for claims over seeds), `dropout_lib.plotting`;
+* `dropout_lib.studies`: code that serves one chapter, one module per
+  chapter slug (`keras`, `d2l`, `d2l_pitfalls`, `batchnorm`, `test_time`); a
+  study imports concepts, never another study;
+* `dropout_lib.exercises`: the exercise checkers, one module per chapter,
+  all built on `exercises._checking`.
 
-NumPy dropout is re-exported at the top level. Conventions: ``p`` is always the
-DROP probability and ``q = 1 - p`` the keep probability.
+NumPy dropout is re-exported at the top level. Conventions: `p` is always the
+DROP probability and `q = 1 - p` the keep probability.
 """
 
 from .functional import classic_dropout, dropout

@@ -1,20 +1,20 @@
 """Fashion-MNIST (Xiao, Rasul & Vollgraf 2017): found locally or fetched, verified.
 
-(The synthetic scikit-learn task of chapter 1 is in :mod:`dropout_lib.synthetic`.)
+(The synthetic scikit-learn task of chapter 1 is in `dropout_lib.synthetic`.)
 
-Where :func:`fashion_mnist` looks, in order:
+Where `fashion_mnist` looks, in order:
 
-1. the ``root`` argument;
-2. the directory in the ``DROPOUT_DATA`` environment variable;
+1. the `root` argument;
+2. the directory in the `DROPOUT_DATA` environment variable;
 3. the user cache directory
-   (``platformdirs.user_cache_dir("dropout-course")/fashion-mnist``);
-4. ``/usr/share/datasets/fashion-mnist`` (Debian/Ubuntu package
-   ``dataset-fashion-mnist``);
+   (`platformdirs.user_cache_dir("dropout-course")/fashion-mnist`);
+4. `/usr/share/datasets/fashion-mnist` (Debian/Ubuntu package
+   `dataset-fashion-mnist`);
 5. a download from the Fashion-MNIST project's mirror into the cache directory.
 
-Each of the four IDX files may be stored gzipped (``name.gz``) or plain. The
+Each of the four IDX files may be stored gzipped (`name.gz`) or plain. The
 SHA-256 checked is that of the DECOMPRESSED bytes, because Debian recompresses
-the ``.gz`` files. Run ``python -m dropout_lib.data`` (``make data``) to fetch once.
+the `.gz` files. Run `python -m dropout_lib.data` (`make data`) to fetch once.
 """
 
 from __future__ import annotations
@@ -111,10 +111,10 @@ def _how_to_get() -> str:
 def parse_idx(data: bytes) -> np.ndarray:
     """Parse an IDX file (LeCun's MNIST format) holding unsigned bytes.
 
-    Layout: two zero bytes, a type byte (0x08 = uint8), a rank byte ``d``, then
-    ``d`` big-endian uint32 sizes, then the ``prod(sizes)`` data bytes.
+    Layout: two zero bytes, a type byte (0x08 = uint8), a rank byte `d`, then
+    `d` big-endian uint32 sizes, then the `prod(sizes)` data bytes.
 
-    Raises ``ValueError`` naming what is wrong for a bad magic number, a
+    Raises `ValueError` naming what is wrong for a bad magic number, a
     truncated header or a data length that does not match the sizes.
     """
     if len(data) < 4:
@@ -145,7 +145,7 @@ def parse_idx(data: bytes) -> np.ndarray:
 
 
 def _read_bytes(directory: Path, name: str) -> bytes | None:
-    """The decompressed bytes of ``name`` in ``directory`` (plain or .gz), or None."""
+    """The decompressed bytes of `name` in `directory` (plain or .gz), or None."""
     plain, gz = directory / name, directory / (name + ".gz")
     if plain.is_file():
         return plain.read_bytes()
@@ -161,7 +161,7 @@ def _read_bytes(directory: Path, name: str) -> bytes | None:
 def _check_dir(
     directory: Path, names: tuple[str, ...]
 ) -> tuple[dict[str, bytes] | None, str | None]:
-    """Read and verify ``names`` in ``directory``: (contents, None) or (None, why)."""
+    """Read and verify `names` in `directory`: (contents, None) or (None, why)."""
     out: dict[str, bytes] = {}
     for name in names:
         try:
@@ -205,13 +205,13 @@ def download_fashion_mnist(
     base_url: str | None = None,
     timeout: float = 60.0,
 ) -> Path:
-    """Download the four ``.gz`` files into ``dest`` (default: the cache directory).
+    """Download the four `.gz` files into `dest` (default: the cache directory).
 
-    Each file goes to a temporary file in ``dest`` first and is moved into place
+    Each file goes to a temporary file in `dest` first and is moved into place
     (an atomic rename) only after its decompressed SHA-256 matches. A failed,
     interrupted or corrupt download removes the temporary file, so no partial
     file is ever left under the final name. Files already present and verified
-    are not downloaded again. ``base_url`` defaults to :data:`MIRROR`.
+    are not downloaded again. `base_url` defaults to `MIRROR`.
     """
     base_url = MIRROR if base_url is None else base_url
     dest = Path(dest) if dest is not None else cache_dir()
@@ -257,7 +257,7 @@ def download_fashion_mnist(
 
 
 def _from_debian_package(dest: Path) -> bool:
-    """Fetch Debian's ``dataset-fashion-mnist`` without root (apt-get download,
+    """Fetch Debian's `dataset-fashion-mnist` without root (apt-get download,
     dpkg -x)."""
     if not (shutil.which("apt-get") and shutil.which("dpkg")):
         return False
@@ -344,12 +344,12 @@ def fashion_mnist(
     root: str | os.PathLike | None = None,
     download: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Load a split: ``(images uint8 [N, 28, 28], labels int64 [N])``.
+    """Load a split: `(images uint8 [N, 28, 28], labels int64 [N])`.
 
-    ``train`` has 60 000 images and ``test`` 10 000, 10 classes
-    (:data:`CLASS_NAMES`). The returned arrays are fresh copies, so callers may
-    modify them. Raises :class:`DataNotFoundError` listing the ways to get the
-    data when no verified copy is found (and ``download`` is False or fails).
+    `train` has 60 000 images and `test` 10 000, 10 classes (`CLASS_NAMES`).
+    The returned arrays are fresh copies, so callers may modify them. Raises
+    `DataNotFoundError` listing the ways to get the data when no verified copy
+    is found (and `download` is False or fails).
     """
     if split not in SPLITS:
         raise ValueError(f"split must be 'train' or 'test'; got split={split!r}")
@@ -377,7 +377,7 @@ def fashion_mnist(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dropout_lib.data``: make sure the data is present and verified."""
+    """`python -m dropout_lib.data`: make sure the data is present and verified."""
     try:
         ensure_fashion_mnist(verbose=True)
     except DataNotFoundError as exc:

@@ -5,11 +5,11 @@ pinned package versions, one torch thread, and the same *numerical code path*.
 PyTorch's CPU build picks its kernels by the processor's instruction set
 (ATen's vectorised kernels, oneDNN's convolutions, MKL's matrix products), and
 kernels for different instruction sets round differently. The course pins the
-AVX2 path (:data:`PINNED_CPU_PATH`), which every x86-64 processor of the last
-decade runs, so an AVX-512 machine reproduces the stored outputs too. ARM
-processors and GPUs take other paths: their numbers differ in the last digits
-and, through training, by more; the chapters' *claims* are asserted so that
-they hold there as well.
+AVX2 path (`PINNED_CPU_PATH`), which every x86-64 processor of the last decade
+runs, so an AVX-512 machine reproduces the stored outputs too. ARM processors
+and GPUs take other paths: their numbers differ in the last digits and, through
+training, by more; the chapters' *claims* are asserted so that they hold there
+as well.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def _is_x86_64() -> bool:
 
 
 def pin_cpu_code_path() -> bool:
-    """Set :data:`PINNED_CPU_PATH` in ``os.environ`` where it is not set yet.
+    """Set `PINNED_CPU_PATH` in `os.environ` where it is not set yet.
 
     Call it before the first torch operation (the chapters' setup cell does):
     torch reads the variables when it first dispatches a kernel. A variable the
@@ -85,9 +85,9 @@ def numerical_environment() -> dict[str, str]:
 def on_pinned_path() -> bool:
     """True when the chapters run the code path the stored outputs were made with.
 
-    That is: x86-64, the variables of :data:`PINNED_CPU_PATH` set, torch's CPU
-    capability AVX2, and no GPU (with a GPU present, :func:`get_device` trains
-    on it).
+    That is: x86-64, the variables of `PINNED_CPU_PATH` set, torch's CPU
+    capability AVX2, and no GPU (with a GPU present, `get_device` trains on
+    it).
     """
     env = numerical_environment()
     pinned = all(env.get(k) == v for k, v in PINNED_CPU_PATH.items())
@@ -115,20 +115,19 @@ def _warn_if_other_path() -> None:
 
 
 def seed_everything(seed: int, threads: int = 1) -> np.random.Generator:
-    """Seed Python's ``random``, NumPy's global state and PyTorch, and fix torch's
+    """Seed Python's `random`, NumPy's global state and PyTorch, and fix torch's
     thread count.
 
     PyTorch's CPU results depend on the number of threads (floating-point sums
     are split differently), so stored outputs only reproduce with a fixed count.
     The default is one thread: the course's models are small, so a second thread
     buys little, and one thread per process keeps the results independent of the
-    machine's core count and avoids oversubscription when tests run notebooks
-    in parallel.
-    Warns once (a ``RuntimeWarning``) when torch runs another numerical code
-    path than the pinned one (:func:`on_pinned_path`): ARM, a GPU, or the
-    variables of :data:`PINNED_CPU_PATH` unset.
-    Returns a fresh ``numpy.random.Generator`` seeded with ``seed`` for code that
-    takes an explicit ``rng``.
+    machine's core count and avoids oversubscription when tests run notebooks in
+    parallel. Warns once (a `RuntimeWarning`) when torch runs another numerical
+    code path than the pinned one (`on_pinned_path`):
+    ARM, a GPU, or the variables of `PINNED_CPU_PATH` unset. Returns a fresh
+    `numpy.random.Generator` seeded with `seed` for code that takes an explicit
+    `rng`.
     """
     seed = check_seed(seed)
     threads = check_int(threads, "threads", 1)
@@ -148,7 +147,7 @@ def seed_everything(seed: int, threads: int = 1) -> np.random.Generator:
 
 
 def get_device(prefer_gpu: bool = True) -> torch.device:
-    """``torch.device('cuda')`` when a GPU is present (and wanted), else the CPU."""
+    """`torch.device('cuda')` when a GPU is present (and wanted), else the CPU."""
     import torch
 
     if prefer_gpu and torch.cuda.is_available():

@@ -1,18 +1,18 @@
 """Code checkers for the course's exercises, one module per chapter.
 
-``check_dropout`` (in :mod:`.core`) checks a learner's NumPy dropout function;
-each chapter's own checkers live in a module named for the chapter's slug
-(``dropout_lib.exercises.mask_math``, ``.expectation``, ``.keras``, ``.d2l``,
-``.batchnorm``, ...). Everything they share is in :mod:`._checking`.
+`check_dropout` (in `.core`) checks a learner's NumPy dropout function; each
+chapter's own checkers live in a module named for the chapter's slug
+(`dropout_lib.exercises.mask_math`, `.expectation`, `.keras`, `.d2l`,
+`.batchnorm`, ...). Everything they share is in `._checking`.
 
-The contract of every checker: it returns ``True`` or raises
-:class:`~dropout_lib.exercises._checking.CheckFailed`, a subclass of
-``AssertionError``, whose message names the property that failed and gives a
-hint. An exception raised by the learner's function is reported the same way
-(chained, so its traceback stays visible). A checker raises ``TypeError`` only
+The contract of every checker: it returns `True` or raises
+`dropout_lib.exercises._checking.CheckFailed`, a subclass of `AssertionError`,
+whose message names the property that failed and gives a hint. An exception
+raised by the learner's function is reported the same way
+(chained, so its traceback stays visible). A checker raises `TypeError` only
 when it is itself misused (for example, given something that is not callable).
-Checkers never use the ``assert`` statement, so they work under ``python -O``;
-statistical checks allow ``_checking.Z`` = 5.5 standard deviations.
+Checkers never use the `assert` statement, so they work under `python -O`;
+statistical checks allow `_checking.Z` = 5.5 standard deviations.
 """
 
 from ._checking import CheckFailed
