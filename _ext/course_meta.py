@@ -15,13 +15,16 @@ does not pin one of the key packages with ``==`` fails the build.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective
+
+# Reading the pins is the library's job (chapter 0 reads them too, on Colab, without
+# this extension): one parser, in dropout_lib.reproducibility.
+from dropout_lib.reproducibility import normalize_name, parse_pins
 
 #: The packages whose pinned versions every chapter page shows, in display order.
 KEY_PACKAGES: tuple[str, ...] = (
@@ -33,35 +36,7 @@ KEY_PACKAGES: tuple[str, ...] = (
     "jupyter-book",
 )
 
-_PIN = re.compile(
-    r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*==\s*([^\s;,]+)"
-)
-
-
-def normalize_name(name: str) -> str:
-    """Canonical distribution name (PEP 503): lower case, runs of ``-_.`` -> ``-``."""
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, got {type(name).__name__}")
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def parse_pins(text: str) -> dict[str, str]:
-    """Map each distribution pinned exactly (``name==version``) to its version.
-
-    Comments, blank lines, options (``-r``, ``--index-url``), unpinned or range
-    requirements are ignored; extras (``name[extra]==v``) and environment markers
-    (``name==v ; python_version > "3"``) are allowed. Names are normalised with
-    :func:`normalize_name`, so ``scikit_learn==1.0`` is found as ``scikit-learn``.
-    """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
-    pins: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.split("#", 1)[0]
-        match = _PIN.match(line)
-        if match:
-            pins[normalize_name(match.group(1))] = match.group(2)
-    return pins
+__all__ = ["KEY_PACKAGES", "normalize_name", "parse_pins", "pinned_versions"]
 
 
 def pinned_versions(

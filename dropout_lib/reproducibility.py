@@ -17,8 +17,11 @@ from __future__ import annotations
 import os
 import platform
 import random
+import re
 import sys
 import warnings
+from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +33,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PINNED_CPU_PATH",
+    "normalize_name",
+    "parse_pins",
+    "pin_report",
     "get_device",
     "numerical_environment",
     "on_pinned_path",
@@ -153,3 +159,70 @@ def get_device(prefer_gpu: bool = True) -> torch.device:
     if prefer_gpu and torch.cuda.is_available():
         return torch.device("cuda")
     return torch.device("cpu")
+
+
+# --------------------------------------------------------------------------
+# Pinned versions: requirements.txt against what is installed
+# --------------------------------------------------------------------------
+
+_PIN = re.compile(
+    r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*==\s*([^\s;,]+)"
+)
+
+
+def normalize_name(name: str) -> str:
+    """Canonical distribution name (PEP 503): lower case, runs of `-_.` become `-`."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def parse_pins(text: str) -> dict[str, str]:
+    """Map each distribution pinned exactly (`name==version`) to its version.
+
+    Comments, blank lines, options (`-r`, `--index-url`), unpinned or range
+    requirements are ignored; extras (`name[extra]==v`) and environment markers
+    (`name==v ; python_version > "3"`) are allowed. Names are normalised with
+    `normalize_name`, so `scikit_learn==1.0` is found as `scikit-learn`.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    pins: dict[str, str] = {}
+    for line in text.splitlines():
+        match = _PIN.match(line.split("#", 1)[0])
+        if match:
+            pins[normalize_name(match.group(1))] = match.group(2)
+    return pins
+
+
+def pin_report(requirements: str | Path) -> dict[str, list[str]]:
+    """Compare every exact pin in `requirements` with the installed distributions.
+
+    Returns three lists of package names, each sorted: "installed at the pinned
+    version", "at another version" (entries read `name: pinned X, has Y`) and
+    "not installed". A local version label is ignored (torch's CPU wheel reports
+    `2.13.0+cpu` for the pin `2.13.0`). Every pin lands in exactly one list.
+    Raises `FileNotFoundError` when the file does not exist.
+    """
+    pins = parse_pins(Path(requirements).read_text(encoding="utf-8"))
+    installed = {
+        normalize_name(d.metadata["Name"]): d.version
+        for d in metadata.distributions()
+        if d.metadata["Name"]  # broken installs can lack a name
+    }
+    report: dict[str, list[str]] = {
+        "installed at the pinned version": [],
+        "at another version": [],
+        "not installed": [],
+    }
+    for name, pinned in sorted(pins.items()):
+        version = installed.get(name)
+        if version is None:
+            report["not installed"].append(name)
+        elif version.split("+")[0] != pinned:
+            report["at another version"].append(
+                f"{name}: pinned {pinned}, has {version}"
+            )
+        else:
+            report["installed at the pinned version"].append(name)
+    return report

@@ -102,3 +102,52 @@ def test_seed_everything_is_silent_on_the_pinned_path(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         seed_everything(0)
+
+
+# --- pinned versions ---------------------------------------------------------------
+
+
+def test_pin_report_sorts_every_pin_into_one_list(tmp_path):
+    import numpy
+
+    from dropout_lib.reproducibility import pin_report
+
+    req = tmp_path / "requirements.txt"
+    req.write_text(
+        "# comment\n"
+        f"numpy=={numpy.__version__}\n"
+        "pytest==0.0.1  # an old pin\n"
+        "no-such-package-xyz==1.0\n"
+        "--index-url https://example.invalid\n"
+        "scipy>=1\n"
+    )
+    report = pin_report(req)
+    assert report["installed at the pinned version"] == ["numpy"]
+    assert len(report["at another version"]) == 1
+    assert report["at another version"][0].startswith("pytest: pinned 0.0.1, has ")
+    assert report["not installed"] == ["no-such-package-xyz"]
+
+
+def test_pin_report_ignores_local_version_labels_and_needs_the_file(tmp_path):
+    import torch
+
+    from dropout_lib.reproducibility import pin_report
+
+    req = tmp_path / "requirements.txt"
+    req.write_text(f"torch=={torch.__version__.split('+')[0]}\n")
+    assert pin_report(req)["installed at the pinned version"] == ["torch"]
+    with pytest.raises(FileNotFoundError):
+        pin_report(tmp_path / "missing.txt")
+
+
+def test_the_course_pins_are_read_by_one_parser():
+    import sys
+    from pathlib import Path
+
+    from dropout_lib import reproducibility
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "_ext"))
+    import course_meta
+
+    assert course_meta.parse_pins is reproducibility.parse_pins
+    assert course_meta.normalize_name is reproducibility.normalize_name
