@@ -23,6 +23,34 @@ seeds the t-interval is robust to moderate skew. The tests in
 `tests/test_stats.py` check by simulation that the false-claim rate under no
 effect is at most α and that the power matches the noncentral-t formula of
 `power_paired`.
+
+Claims that replicate
+---------------------
+A chapter is re-executed on other machines (another CPU, a GPU, torch's default
+kernels), and rounding differences grow through training into differences the
+size of a new seed. So an asserted claim must hold on a *re-run* of the same
+experiment, not only on the run that produced the stored outputs. The tiers,
+decided once here and used by every chapter:
+
+* "inconclusive": the claim's interval does not clear its boundary.
+* "supported": it does (the 95 % interval excludes the boundary, or the TOST
+  interval lies inside the margin), but a re-run with new noise could well
+  miss: the chapter reports it and does not assert it.
+* "replicates": supported, and the re-run risk (`replication_risk`) is at most
+  `MAX_REPLICATION_RISK`. Only these are asserted (`assert_claim`), and the
+  stored outputs of all chapters together spend at most `BOOK_RISK_BUDGET`
+  (`tests/test_claims_ledger.py`).
+
+The re-run risk is the posterior predictive probability that an independent
+replication with the same number of seeds fails the same test, under the
+normal model with the noninformative prior p(μ, σ) ∝ 1/σ: given the observed
+mean d̄ and sd s, σ² = (n−1)s²/W with W ~ χ²(n−1), the replication's mean is
+d̄' ~ N(d̄, 2σ²/n) and its sd s' = σ·√(W'/(n−1)) with W' ~ χ²(n−1). The
+integral over (W, W') is done on a fixed quantile grid. The uncertainty of s
+dominates with few seeds: at n = 5 a claim needs its mean about 26 standard
+errors from the boundary for a risk of 10⁻³, at n = 10 about 11, at n = 20
+about 8. The tests check by simulation that claims asserted by this rule
+replicate in ≥ 99 % of independent re-runs.
 """
 
 from __future__ import annotations
@@ -30,14 +58,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+from scipy import special as _special
 from scipy import stats as _st
 
 from .validation import check_int
 
 __all__ = [
+    "BOOK_RISK_BUDGET",
+    "Claim",
+    "ClaimFailed",
     "Equivalence",
+    "MAX_REPLICATION_RISK",
     "MIN_SEEDS",
     "PairedDiff",
     "SeedSummary",
@@ -45,10 +79,20 @@ __all__ = [
     "mean_sd",
     "paired_diff",
     "power_paired",
+    "replication_risk",
+    "assert_claim",
+    "claim",
 ]
 
 #: The fewest seeds a comparative claim in the course rests on.
 MIN_SEEDS = 5
+
+#: The largest re-run risk (`replication_risk`) of a claim a chapter asserts.
+MAX_REPLICATION_RISK = 1e-3
+
+#: The largest total re-run risk of all claims the book asserts: by the union
+#: bound, the chance that any asserted claim fails on a new machine.
+BOOK_RISK_BUDGET = 1e-2
 
 
 def _values(
@@ -158,6 +202,11 @@ class PairedDiff:
         """True when the interval excludes 0 (either sign)."""
         return self.a_better or self.b_better
 
+    @property
+    def se(self) -> float:
+        """Standard error of the mean difference, s_d/√n."""
+        return self.sd / math.sqrt(self.n)
+
     def format(self, digits: int = 3) -> str:
         """`"+0.012 [+0.004, +0.020]"`: mean difference and interval."""
         return f"{self.mean:+.{digits}f} [{self.lo:+.{digits}f}, {self.hi:+.{digits}f}]"
@@ -207,8 +256,11 @@ class Equivalence:
     p_value: float
     n: int
 
+    sd: float = math.nan
+
     @property
     def equivalent(self) -> bool:
+        """True when the (1 − 2α) interval lies inside (−margin, margin)."""
         return self.p_value < self.alpha
 
     def __str__(self) -> str:
@@ -266,7 +318,7 @@ def equivalence_test(
         p_upper = float(_st.t.cdf((m - margin) / se, n - 1))
         p = max(p_lower, p_upper)
     half = float(_st.t.ppf(1 - alpha, n - 1)) * se
-    return Equivalence(m, m - half, m + half, float(margin), alpha, p, n)
+    return Equivalence(m, m - half, m + half, float(margin), alpha, p, n, s)
 
 
 def power_paired(effect: float, sd: float, n: int, level: float = 0.95) -> float:
@@ -283,3 +335,201 @@ def power_paired(effect: float, sd: float, n: int, level: float = 0.95) -> float
         raise ValueError(f"sd must be a positive finite number; got sd={sd!r}")
     t = float(_st.t.ppf(0.5 + level / 2, n - 1))
     return float(_st.nct.sf(t, n - 1, effect * math.sqrt(n) / sd))
+
+
+# --------------------------------------------------------------------------
+# Claims that replicate
+# --------------------------------------------------------------------------
+
+_GRID_POINTS = 600
+
+
+@lru_cache(maxsize=64)
+def _chi2_grid(df: int) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles of χ²(df) on a logit-spaced grid, and their probability weights.
+
+    The grid reaches probabilities of 10⁻⁹ in both tails, where a small observed
+    sd hides a large true one; the weights sum to 1.
+    """
+    edges = np.linspace(-21.0, 21.0, _GRID_POINTS + 1)
+    weights = np.diff(_special.expit(edges))
+    mid = _special.expit((edges[1:] + edges[:-1]) / 2)
+    quantiles = _st.chi2.ppf(mid, df)
+    quantiles.setflags(write=False)
+    weights = weights / weights.sum()
+    weights.setflags(write=False)
+    return quantiles, weights
+
+
+def _rerun_moments(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """σ/s (rows) and s'/s (rows × columns) on the grid, and the joint weights."""
+    df = n - 1
+    w, p = _chi2_grid(df)
+    sigma = np.sqrt(df / w)[:, None]
+    s_rerun = sigma * np.sqrt(w / df)[None, :]
+    return sigma, s_rerun, p[:, None] * p[None, :]
+
+
+def replication_risk(
+    result: PairedDiff | Equivalence, direction: str | None = None, than: float = 0.0
+) -> float:
+    """Probability that a re-run with new noise and the same seeds count fails
+    the claim that `result` supports.
+
+    For a `PairedDiff` and `direction` ">" (or "<"), the claim is that the
+    `result.level` interval lies above (below) `than`; for an `Equivalence`
+    (no `direction`), that the (1 − 2α) interval lies inside ±margin.
+    In units of s/√n, with σ/s = √((n−1)/W) and s'/s = (σ/s)·√(W'/(n−1)):
+
+        risk = E_{W,W'} P( d̄' ≤ b + c·s'/√n ),   d̄' ~ N(d̄, 2σ²/n),
+
+    for ">" with boundary b and critical value c = t(n−1, (1+level)/2), and
+    correspondingly for "<" and for the two-sided TOST condition
+    −δ + h·s'/√n < d̄' < δ − h·s'/√n with h = t(n−1, 1−α). See the module
+    docstring for the model. A result with zero spread has risk 0 if the claim
+    holds and 1 if not.
+    """
+    if isinstance(result, Equivalence):
+        if direction is not None:
+            raise ValueError(
+                "direction must be None for an Equivalence result; "
+                f"got direction={direction!r}"
+            )
+        n, mean, sd = result.n, result.mean, result.sd
+        crit = float(_st.t.ppf(1 - result.alpha, n - 1))
+    elif isinstance(result, PairedDiff):
+        if direction not in (">", "<"):
+            raise ValueError(
+                f"direction must be '>' or '<' for a PairedDiff; got {direction!r}"
+            )
+        if not (isinstance(than, (int, float, np.floating)) and math.isfinite(than)):
+            raise TypeError(f"than must be a finite real number; got {than!r}")
+        n, mean, sd = result.n, result.mean, result.sd
+        crit = float(_st.t.ppf(0.5 + result.level / 2, n - 1))
+    else:
+        raise TypeError(
+            "result must be a PairedDiff or an Equivalence; "
+            f"got {type(result).__name__}"
+        )
+    if not math.isfinite(sd):
+        raise ValueError("result has no standard deviation (made by an old version?)")
+    se = sd / math.sqrt(n)
+    if se == 0.0:
+        return 0.0 if _holds(result, direction, than) else 1.0
+    sigma, s_rerun, weight = _rerun_moments(n)
+    spread = sigma * math.sqrt(2.0)  # sd of d̄' in units of se
+    if isinstance(result, Equivalence):
+        upper = (result.margin - mean) / se - crit * s_rerun
+        lower = (-result.margin - mean) / se + crit * s_rerun
+        inside = _st.norm.cdf(upper / spread) - _st.norm.cdf(lower / spread)
+        p_pass = np.where(upper > lower, inside, 0.0)
+    else:
+        sign = 1.0 if direction == ">" else -1.0
+        z = (sign * (mean - than) / se - crit * s_rerun) / spread
+        p_pass = _st.norm.cdf(z)
+    risk = float(np.sum(weight * (1.0 - p_pass)))
+    return min(1.0, max(0.0, risk))
+
+
+def _holds(
+    result: PairedDiff | Equivalence, direction: str | None, than: float
+) -> bool:
+    if isinstance(result, Equivalence):
+        return result.equivalent
+    return result.lo > than if direction == ">" else result.hi < than
+
+
+class ClaimFailed(AssertionError):
+    """An asserted claim does not hold on this run."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A named claim, the result behind it, and its tier.
+
+    `tier` is "replicates", "supported" or "inconclusive" (module docstring);
+    `risk` is `replication_risk` of the result.
+    """
+
+    name: str
+    result: PairedDiff | Equivalence
+    direction: str | None
+    than: float
+    holds: bool
+    risk: float
+
+    @property
+    def tier(self) -> str:
+        if not self.holds:
+            return "inconclusive"
+        return "replicates" if self.risk <= MAX_REPLICATION_RISK else "supported"
+
+    @property
+    def statement(self) -> str:
+        """What is claimed, in symbols: `A − B > 0`, or `|A − B| < 0.03`."""
+        if self.direction is None and isinstance(self.result, Equivalence):
+            return f"|A − B| < {self.result.margin:g}"
+        return f"A − B {self.direction} {self.than:g}"
+
+    def __str__(self) -> str:
+        r = self.result
+        if isinstance(r, Equivalence):
+            body = (
+                f"{r.mean:+.3f}, {round(100 * (1 - 2 * r.alpha))} % CI "
+                f"[{r.lo:+.3f}, {r.hi:+.3f}], n={r.n}"
+            )
+        else:
+            body = f"{r.format(3)} ({round(100 * r.level)} % CI, n={r.n})"
+        return (
+            f"{self.name}: {body}; {self.statement}: {self.tier} "
+            f"(re-run risk {_risk_text(self.risk)})"
+        )
+
+
+def _risk_text(risk: float) -> str:
+    """A risk printed as a bound where it is below what the grid resolves."""
+    if risk < 1e-6:
+        return "< 1e-06"
+    return f"{risk:.1e}"
+
+
+def claim(
+    name: str,
+    result: PairedDiff | Equivalence,
+    direction: str | None = None,
+    than: float = 0.0,
+) -> Claim:
+    """The claim that `result` supports, with its tier; asserts nothing.
+
+    `direction` is ">" (A − B above `than`) or "<" (below) for a
+    `PairedDiff`, and None for an `Equivalence`. Use it to *report* a result in
+    a chapter; use `assert_claim` for a claim the chapter asserts.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str; got {name!r}")
+    risk = replication_risk(result, direction, than)
+    return Claim(
+        name, result, direction, float(than), _holds(result, direction, than), risk
+    )
+
+
+def assert_claim(
+    name: str,
+    result: PairedDiff | Equivalence,
+    direction: str | None = None,
+    than: float = 0.0,
+) -> Claim:
+    """Print the claim's ledger line and raise `ClaimFailed` unless it holds.
+
+    The line reads `claim ✓ <name>: <interval>; <statement>: <tier> (re-run
+    risk …)`. On a re-run elsewhere the claim must hold (its interval clear
+    its boundary); whether it was strong enough to assert is decided on the
+    stored outputs by `tests/test_claims_ledger.py`, which requires every
+    asserted claim to have been "replicates" when it was recorded and the
+    risks to sum to at most `BOOK_RISK_BUDGET`. Works under `python -O`.
+    """
+    c = claim(name, result, direction, than)
+    if not c.holds:
+        raise ClaimFailed(f"claim does not hold: {c}")
+    print(f"claim ✓ {c}")
+    return c
