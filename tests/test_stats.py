@@ -148,3 +148,155 @@ def test_equivalence_rejects_bad_margin_and_lengths():
         equivalence_test([1.0, 2.0, 3.0], [1.0, 2.0], margin=0.1)
     e = equivalence_test([1.0, 1.0, 1.0], [1.0, 1.0, 1.0], margin=0.1)
     assert e.equivalent and "equivalent" in str(e)
+
+
+# --------------------------------------------------------------------------
+# Replication: tiers, re-run risk, assert_claim
+# --------------------------------------------------------------------------
+
+from dropout_lib.stats import (  # noqa: E402
+    MAX_REPLICATION_RISK,
+    ClaimFailed,
+    assert_claim,
+    claim,
+    replication_risk,
+)
+
+
+def _diff_with_t(t: float, n: int) -> PairedDiff:
+    """A paired difference of n values whose t statistic is exactly t."""
+    base = np.linspace(-1.0, 1.0, n)
+    base = base / base.std(ddof=1)  # sd 1
+    return paired_diff(base + t / math.sqrt(n), np.zeros(n))
+
+
+def test_replication_risk_matches_a_direct_simulation_of_the_model():
+    # Draw (mu, sigma) from the posterior under p(mu, sigma) ∝ 1/sigma, then a
+    # replication with the same n; the risk is the share that fails the test.
+    n, t = 8, 9.0
+    d = _diff_with_t(t, n)
+    rng = np.random.default_rng(1)
+    m = 400_000
+    sigma = d.sd * np.sqrt((n - 1) / rng.chisquare(n - 1, m))
+    mu = rng.normal(d.mean, sigma / math.sqrt(n))
+    mean2 = rng.normal(mu, sigma / math.sqrt(n))
+    sd2 = sigma * np.sqrt(rng.chisquare(n - 1, m) / (n - 1))
+    crit = st.t.ppf(0.975, n - 1)
+    simulated = float(np.mean(mean2 - crit * sd2 / math.sqrt(n) <= 0))
+    se = math.sqrt(simulated * (1 - simulated) / m)
+    assert replication_risk(d, ">") == pytest.approx(simulated, abs=4 * se)
+
+
+def test_replication_risk_falls_with_distance_and_seeds():
+    risks = [replication_risk(_diff_with_t(t, 5), ">") for t in (4, 8, 16, 32)]
+    assert all(a > b for a, b in zip(risks, risks[1:], strict=False))
+    assert replication_risk(_diff_with_t(10, 20), ">") < replication_risk(
+        _diff_with_t(10, 5), ">"
+    )
+    # The figures quoted in the module docstring.
+    assert replication_risk(_diff_with_t(26, 5), ">") < 1.2e-3
+    assert replication_risk(_diff_with_t(11, 10), ">") < 1.2e-3
+    assert replication_risk(_diff_with_t(8, 20), ">") < 1.2e-3
+    # The opposite direction, and a boundary other than 0, are the same rule.
+    d = _diff_with_t(12, 10)
+    flipped = paired_diff(np.zeros(10), np.array(d.diffs))
+    assert replication_risk(flipped, "<") == pytest.approx(replication_risk(d, ">"))
+    shifted = paired_diff(np.array(d.diffs) + 0.5, np.zeros(10))
+    assert replication_risk(shifted, ">", than=0.5) == pytest.approx(
+        replication_risk(d, ">")
+    )
+
+
+def test_tiers_and_assert_claim(capsys):
+    strong, weak = _diff_with_t(40, 5), _diff_with_t(4, 5)
+    assert claim("strong", strong, ">").tier == "replicates"
+    assert claim("weak", weak, ">").tier == "supported"
+    assert claim("wrong way", weak, "<").tier == "inconclusive"
+    c = assert_claim("strong", strong, ">")
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("claim ✓ strong: ") and line.endswith(")")
+    assert "replicates (re-run risk" in line and c.risk <= MAX_REPLICATION_RISK
+    # assert_claim raises for a claim that does not hold, whatever its tier name,
+    # and it is an AssertionError subclass that python -O does not strip.
+    with pytest.raises(ClaimFailed, match="does not hold"):
+        assert_claim("wrong way", weak, "<")
+    # A weak but holding claim passes assert_claim: the ledger test, not the
+    # re-run, decides whether it was strong enough to assert.
+    assert assert_claim("weak", weak, ">").tier == "supported"
+
+
+def test_equivalence_risk_and_tier():
+    rng = np.random.default_rng(3)
+    tight = equivalence_test(rng.normal(0.0, 0.002, 10), None, margin=0.03)
+    loose = equivalence_test(rng.normal(0.0, 0.02, 10), None, margin=0.03)
+    assert claim("tight", tight).tier == "replicates"
+    assert claim("loose", loose).tier in ("supported", "inconclusive")
+    assert replication_risk(tight) < replication_risk(loose)
+    assert "|A − B| < 0.03" in str(claim("tight", tight))
+
+
+def test_replication_risk_rejects_bad_arguments():
+    d = _diff_with_t(5, 5)
+    with pytest.raises(ValueError, match="direction"):
+        replication_risk(d)
+    with pytest.raises(ValueError, match="direction"):
+        replication_risk(d, ">=")
+    with pytest.raises(TypeError, match="than"):
+        replication_risk(d, ">", than=float("nan"))
+    with pytest.raises(TypeError, match="PairedDiff or an Equivalence"):
+        replication_risk(0.5, ">")  # type: ignore[arg-type]
+    eq = equivalence_test([0.01, -0.01, 0.0], None, margin=0.1)
+    with pytest.raises(ValueError, match="direction"):
+        replication_risk(eq, ">")
+    with pytest.raises(TypeError, match="name"):
+        claim("", d, ">")
+
+
+def test_zero_spread_is_certain_either_way():
+    same = paired_diff([1.0, 1.0, 1.0, 1.0, 1.0], [0.0] * 5)
+    assert replication_risk(same, ">") == 0.0
+    assert replication_risk(same, "<") == 1.0
+
+
+def _assert_threshold(n: int) -> float:
+    """The t statistic from which the rule asserts at n seeds (risk is monotone
+    in t, so the rule is "t ≥ t*"), found by bisection on replication_risk."""
+    lo, hi = 2.0, 200.0
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if replication_risk(_diff_with_t(mid, n), ">") <= MAX_REPLICATION_RISK:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+@pytest.mark.parametrize("n", [5, 10, 20])
+def test_asserted_claims_replicate_in_at_least_99_percent_of_reruns(n):
+    """The rule's promise, by simulation: true effects spread from none to large
+    (in units of the per-seed sd), one experiment each; among those the rule lets
+    a chapter assert, an independent re-run with the same n holds in >= 99 %."""
+    t_star = _assert_threshold(n)
+    rng = np.random.default_rng(2026 + n)
+    experiments = 200_000
+    effect = rng.uniform(0.0, 3.0 * t_star / math.sqrt(n), experiments)
+    crit = st.t.ppf(0.975, n - 1)
+
+    def t_stat(x: np.ndarray) -> np.ndarray:
+        return x.mean(axis=1) / (x.std(axis=1, ddof=1) / math.sqrt(n))
+
+    first = t_stat(rng.normal(effect[:, None], 1.0, (experiments, n)))
+    again = t_stat(rng.normal(effect[:, None], 1.0, (experiments, n)))
+    asserted = first >= t_star
+    assert asserted.sum() > 20_000  # the rule asserts a good share of real effects
+    assert np.mean(again[asserted] > crit) >= 0.99
+    # Spot-check the threshold against the rule itself.
+    assert claim("at t*", _diff_with_t(t_star * 1.01, n), ">").tier == "replicates"
+    assert claim("below", _diff_with_t(t_star * 0.95, n), ">").tier == "supported"
+
+
+def test_false_claims_are_not_asserted_under_no_effect():
+    t_star = _assert_threshold(5)
+    x = np.random.default_rng(7).normal(0.0, 1.0, (200_000, 5))
+    t = x.mean(axis=1) / (x.std(axis=1, ddof=1) / math.sqrt(5))
+    assert np.mean(t >= t_star) <= 1e-3  # noise alone is almost never asserted
