@@ -7,20 +7,27 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-NOTEBOOKS := $(sort $(wildcard chapters/[0-9]*.ipynb))
+NOTEBOOKS ?= $(sort $(wildcard chapters/[0-9]*.ipynb))
 # Both worker processes of pytest-xdist; set JOBS=1 to run serially.
 JOBS ?= 2
 PORT ?= 8000
 
 # The pinned numerical code path (README, "Reproducing the numbers"): torch's AVX2
-# kernels on every x86-64 CPU, so stored outputs reproduce bit for bit there.
-export ATEN_CPU_CAPABILITY := avx2
-export ONEDNN_MAX_CPU_ISA := AVX2
-export MKL_CBWR := AVX2
-# The robustness pass re-executes every chapter on another code path (ATen's
-# unvectorised kernels; oneDNN and MKL on the machine's own best path) and lets
-# only the chapters' assertions decide.
-ROBUST_ENV := env -u ONEDNN_MAX_CPU_ISA -u MKL_CBWR ATEN_CPU_CAPABILITY=default
+# kernels on x86-64 CPUs that have AVX2 (never forced on one that lacks it). It
+# narrows the differences between machines but does not remove them (NumPy's BLAS and
+# SIMD loops choose by CPU model), so test-notebooks measures which machine it is on:
+# `python -m dropout_lib.fingerprint partition` compares each notebook's recorded
+# kernel fingerprint with this machine's, and the stored digits are compared only
+# where they match. OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are left as the machine
+# sets them.
+ifneq ($(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo yes),)
+export ATEN_CPU_CAPABILITY ?= avx2
+export ONEDNN_MAX_CPU_ISA ?= AVX2
+export MKL_CBWR ?= AVX2
+endif
+# The robustness pass re-executes every chapter with nothing pinned: ATen's
+# unvectorised kernels, oneDNN and MKL on the machine's own best path.
+ROBUST_ENV := env -u ONEDNN_MAX_CPU_ISA -u MKL_CBWR ATEN_CPU_CAPABILITY=default DROPOUT_NO_PIN=1
 
 export KERAS_BACKEND := torch
 export PYTHONHASHSEED := 0
@@ -75,13 +82,23 @@ test-unit: setup
 test-optimized: setup
 	$(PY) -O -m pytest -q -n $(JOBS) -p no:cacheprovider tests/test_exercises_*.py
 
+# Strict comparison of the stored outputs where this machine's kernel fingerprint
+# matches the recording machine's; elsewhere the chapters' assertions decide.
+NBVAL_OPTS := -q -n $(JOBS) --dist loadscope --nbval-current-env
 test-notebooks: setup data
-	$(PY) -m pytest -q -n $(JOBS) --dist loadscope --nbval --nbval-current-env \
-	  --nbval-sanitize-with tests/sanitize.cfg $(NOTEBOOKS)
+	@parts=$$($(PY) -m dropout_lib.fingerprint partition $(NOTEBOOKS)) || exit 1; \
+	strict=$$(echo "$$parts" | sed -n 1p); lax=$$(echo "$$parts" | sed -n 2p); \
+	if [ -n "$$strict" ]; then \
+	  echo "nbval, stored digits compared: $$strict"; \
+	  $(PY) -m pytest $(NBVAL_OPTS) --nbval --nbval-sanitize-with tests/sanitize.cfg $$strict || exit 1; \
+	fi; \
+	if [ -n "$$lax" ]; then \
+	  echo "nbval, claims only (kernels differ from the recording machine): $$lax"; \
+	  $(PY) -m pytest $(NBVAL_OPTS) --nbval-lax $$lax || exit 1; \
+	fi
 
 test-robust: setup data
-	$(ROBUST_ENV) $(PY) -m pytest -q -n $(JOBS) --dist loadscope --nbval-lax --nbval-current-env \
-	  $(NOTEBOOKS)
+	$(ROBUST_ENV) $(PY) -m pytest $(NBVAL_OPTS) --nbval-lax $(NOTEBOOKS)
 
 test-book: book
 
@@ -91,12 +108,16 @@ test-browser: book
 test: lint types test-unit test-optimized test-notebooks test-robust test-book test-browser
 	@echo "make test: all suites passed"
 
+# Re-execute notebooks in place (all, or NOTEBOOKS=chapters/05_d2l.ipynb) and store
+# this machine's kernel fingerprint in each, so test-notebooks knows where their
+# digits reproduce.
 refresh: setup data
 	@for nb in $(NOTEBOOKS); do \
 	  echo "executing $$nb"; \
 	  start=$$(date +%s.%N); \
 	  $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=900 --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; \
+	  $(PY) -m dropout_lib.fingerprint record "$$nb" || exit 1; \
 	  echo "  $$nb: $$(python3 -c "print(round($$(date +%s.%N) - $$start, 1))") s"; \
 	done
 

@@ -5,11 +5,13 @@ pinned package versions, one torch thread, and the same *numerical code path*.
 PyTorch's CPU build picks its kernels by the processor's instruction set
 (ATen's vectorised kernels, oneDNN's convolutions, MKL's matrix products), and
 kernels for different instruction sets round differently. The course pins the
-AVX2 path (`PINNED_CPU_PATH`), which every x86-64 processor of the last decade
-runs, so an AVX-512 machine reproduces the stored outputs too. ARM processors
-and GPUs take other paths: their numbers differ in the last digits and, through
-training, by more; the chapters' *claims* are asserted so that they hold there
-as well.
+AVX2 path (`PINNED_CPU_PATH`) on x86-64 processors that have AVX2, which
+narrows the spread between machines; it does not close it (NumPy's OpenBLAS and
+its SIMD loops, and MKL's branches, still choose by CPU model), so whether a
+machine reproduces the stored digits is measured, not assumed
+(`dropout_lib.fingerprint`). ARM processors and GPUs take other paths: their
+numbers differ in the last digits and, through training, by more; the
+chapters' *claims* are asserted so that they hold there as well.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
+    "NO_PIN_VARIABLE",
     "PINNED_CPU_PATH",
+    "cpu_has_avx2",
     "normalize_name",
     "parse_pins",
     "pin_report",
@@ -50,6 +54,9 @@ PINNED_CPU_PATH: dict[str, str] = {
     "MKL_CBWR": "AVX2",
 }
 
+#: Set this environment variable (to anything but "" or "0") to pin nothing.
+NO_PIN_VARIABLE = "DROPOUT_NO_PIN"
+
 _warned = False
 
 
@@ -57,16 +64,36 @@ def _is_x86_64() -> bool:
     return platform.machine().lower() in ("x86_64", "amd64")
 
 
+def cpu_has_avx2() -> bool:
+    """True when the processor reports AVX2 (and FMA3, which torch's AVX2
+    kernels use too), as NumPy's run-time CPU detection sees it."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # NumPy 1.x
+        try:
+            from numpy.core._multiarray_umath import (  # type: ignore[no-redef]
+                __cpu_features__ as features,
+            )
+        except ImportError:
+            return False
+    return bool(features.get("AVX2")) and bool(features.get("FMA3"))
+
+
 def pin_cpu_code_path() -> bool:
-    """Set `PINNED_CPU_PATH` in `os.environ` where it is not set yet.
+    """Set `PINNED_CPU_PATH` in `os.environ` where it is not set yet and safe.
 
     Call it before the first torch operation (the chapters' setup cell does):
     torch reads the variables when it first dispatches a kernel. A variable the
-    caller has set already is left alone, so a deliberate other path (the
-    robustness pass uses one) wins. Does nothing off x86-64, where the
-    variables have no meaning. Returns True when the pinned values are in force.
+    caller has set already is left alone, so a deliberate other path wins.
+    Does nothing off x86-64 (the variables have no meaning there), on an
+    x86-64 processor without AVX2 (forcing a path the processor lacks is not
+    safe), or when the environment variable `DROPOUT_NO_PIN` is set (the
+    robustness pass runs every library on its own default path). Returns True
+    when the pinned values are in force.
     """
-    if not _is_x86_64():
+    if os.environ.get(NO_PIN_VARIABLE, "") not in ("", "0"):
+        return False
+    if not (_is_x86_64() and cpu_has_avx2()):
         return False
     for key, value in PINNED_CPU_PATH.items():
         os.environ.setdefault(key, value)

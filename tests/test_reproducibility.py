@@ -40,6 +40,8 @@ def test_pin_cpu_code_path_sets_only_missing_variables(monkeypatch):
     from dropout_lib import reproducibility as r
 
     monkeypatch.setattr(r, "_is_x86_64", lambda: True)
+    monkeypatch.setattr(r, "cpu_has_avx2", lambda: True)
+    monkeypatch.delenv(r.NO_PIN_VARIABLE, raising=False)
     for key in r.PINNED_CPU_PATH:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")  # a deliberate other path wins
@@ -58,6 +60,35 @@ def test_pin_cpu_code_path_does_nothing_off_x86(monkeypatch):
         monkeypatch.delenv(key, raising=False)
     assert r.pin_cpu_code_path() is False
     assert all(key not in os.environ for key in r.PINNED_CPU_PATH)
+
+
+def test_pin_cpu_code_path_needs_avx2_and_respects_the_opt_out(monkeypatch):
+    from dropout_lib import reproducibility as r
+
+    monkeypatch.setattr(r, "_is_x86_64", lambda: True)
+    for key in r.PINNED_CPU_PATH:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.delenv(r.NO_PIN_VARIABLE, raising=False)
+    monkeypatch.setattr(r, "cpu_has_avx2", lambda: False)  # an old or odd x86 CPU
+    assert r.pin_cpu_code_path() is False
+    assert all(key not in os.environ for key in r.PINNED_CPU_PATH)
+    monkeypatch.setattr(r, "cpu_has_avx2", lambda: True)
+    monkeypatch.setenv(r.NO_PIN_VARIABLE, "1")  # the robustness pass
+    assert r.pin_cpu_code_path() is False
+    assert all(key not in os.environ for key in r.PINNED_CPU_PATH)
+    monkeypatch.setenv(r.NO_PIN_VARIABLE, "0")  # "0" means: do pin
+    assert r.pin_cpu_code_path() is True
+
+
+def test_cpu_has_avx2_agrees_with_the_kernel_torch_picks():
+    from dropout_lib import reproducibility as r
+
+    if not r._is_x86_64():
+        assert isinstance(r.cpu_has_avx2(), bool)
+        return
+    capability = str(torch.backends.cpu.get_cpu_capability())
+    if capability.startswith("AVX"):  # AVX2 or AVX512: torch found AVX2 too
+        assert r.cpu_has_avx2()
 
 
 def test_numerical_environment_reports_the_deciding_facts():
