@@ -115,9 +115,9 @@ refresh: setup data
 	@for nb in $(NOTEBOOKS); do \
 	  echo "executing $$nb"; \
 	  start=$$(date +%s.%N); \
+	  $(PY) -m dropout_lib.fingerprint record "$$nb" || exit 1; \
 	  $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=900 --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; \
-	  $(PY) -m dropout_lib.fingerprint record "$$nb" || exit 1; \
 	  echo "  $$nb: $$(python3 -c "print(round($$(date +%s.%N) - $$start, 1))") s"; \
 	done
 

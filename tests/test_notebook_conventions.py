@@ -193,3 +193,20 @@ def test_title_cell_has_course_meta(path):
     assert "{course-meta}" in source(first), (
         f"{path.name}: the title cell has no course-meta box"
     )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_learning_objectives_are_listed_once_each(path):
+    """No bullet of the title cell (objectives, prerequisites) is repeated."""
+    cells = load(path)["cells"]
+    text = source(cells[0]) if cells else ""
+    items: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("- "):
+            items.append(line[2:].strip())
+        elif line.startswith("  ") and items:
+            items[-1] += " " + line.strip()
+    repeated = sorted({i for i in items if items.count(i) > 1})
+    assert not repeated, (
+        f"{path.name}: list items repeated in the title cell: {repeated}"
+    )
