@@ -16,7 +16,21 @@ the trajectories coincide when the classic net's `V` uses the learning rate
 (Adam, RMSProp and Adagrad with ε → 0; exactly with
 ε_V = q ε_W), with an L2 coefficient
 λ_V = q² λ_W added to the loss, or a decoupled (AdamW)
-decay λ_V = q λ_W.
+decay λ_V = q λ_W (PyTorch's AdamW couples the
+shrink to the learning rate, V ← V − η_V λ_V V, which is where the factor q
+comes from).
+
+Three further conditions, each measurable with `side_by_side`:
+
+* a max-norm constraint ‖row‖ ≤ c on the reader's rows needs the
+  radius c_V = c_W / q (`max_norm`, `max_norm_scale`), because V = W / q;
+* Adagrad's initial accumulator (`adagrad_init`) must be q² times as large
+  for V, because V's squared gradients are q² times W's (`adagrad_init_scale`);
+* clipping the global gradient norm (`clip_norm`) breaks the equivalence
+  whenever it is active: the classic net's norm mixes V's gradient, smaller
+  by q, with the shared layers' gradients, so the two nets are clipped by
+  different factors and no learning-rate choice repairs it.
+
 `side_by_side` trains both nets on the same batches with the same masks and
 records how far apart they are.
 """
@@ -138,6 +152,11 @@ def side_by_side(
     decay_scale: float | None = None,
     adam_eps: float = 1e-8,
     scale_eps: bool = True,
+    clip_norm: float | None = None,
+    max_norm: float | None = None,
+    max_norm_scale: float | None = None,
+    adagrad_init: float = 0.0,
+    adagrad_init_scale: float | None = None,
     hidden: int = 32,
     d_in: int = 10,
     n_classes: int = 3,
@@ -161,6 +180,14 @@ def side_by_side(
     gives the classic V the ε value q ε,
     which makes the correspondence exact; with `scale_eps=False` it holds only
     up to terms of order ε.
+
+    `clip_norm` clips each net's global gradient norm (all its parameters, as
+    `torch.nn.utils.clip_grad_norm_`) before every step. `max_norm` c
+    renormalises, after every step, each row of U and of the inverted reader W
+    to norm at most c, and each row of the classic V to at most
+    c · `max_norm_scale` (default 1/q). `adagrad_init` is Adagrad's
+    initial accumulator for the inverted net; the classic V starts with
+    `adagrad_init_scale` times it (default q²).
 
     Returns an `EquivalenceRun` with one entry per step (`steps + 1`
     parameter differences, counting the start).
@@ -200,7 +227,29 @@ def side_by_side(
             )
     if lr == 0:
         raise ValueError("lr must be > 0")
+    for opt_name, opt_value in (
+        ("clip_norm", clip_norm),
+        ("max_norm", max_norm),
+        ("max_norm_scale", max_norm_scale),
+        ("adagrad_init_scale", adagrad_init_scale),
+        ("adagrad_init", adagrad_init),
+    ):
+        if opt_value is not None and (
+            isinstance(opt_value, bool)
+            or not isinstance(opt_value, (int, float))
+            or not np.isfinite(opt_value)
+            or opt_value < 0
+            or (opt_value == 0 and opt_name != "adagrad_init")
+        ):
+            raise ValueError(
+                f"{opt_name} must be a finite number > 0 (adagrad_init >= 0) or None; "
+                f"got {opt_name}={opt_value!r}"
+            )
+    if adagrad_init and optimizer != "adagrad":
+        raise ValueError("adagrad_init needs optimizer='adagrad'")
     q = 1.0 - p
+    norm_scale = 1.0 / q if max_norm_scale is None else float(max_norm_scale)
+    init_scale = q**2 if adagrad_init_scale is None else float(adagrad_init_scale)
     scale = next_layer_lr_scale(p, optimizer) if lr_scale is None else float(lr_scale)
     if not np.isfinite(scale) or scale <= 0:
         raise ValueError(
@@ -250,8 +299,17 @@ def side_by_side(
             "rmsprop": torch.optim.RMSprop,
             "adagrad": torch.optim.Adagrad,
         }[optimizer]
-        opt_inv = cls(g_inv, lr=lr, eps=adam_eps)
-        opt_cla = cls(g_cla, lr=lr, eps=adam_eps)
+        if optimizer == "adagrad":
+            opt_inv = torch.optim.Adagrad(
+                g_inv, lr=lr, eps=adam_eps, initial_accumulator_value=adagrad_init
+            )
+            opt_cla = torch.optim.Adagrad(
+                g_cla, lr=lr, eps=adam_eps, initial_accumulator_value=adagrad_init
+            )
+            opt_cla.state[cla["V"]]["sum"].fill_(adagrad_init * init_scale)
+        else:
+            opt_inv = cls(g_inv, lr=lr, eps=adam_eps)
+            opt_cla = cls(g_cla, lr=lr, eps=adam_eps)
         if scale_eps:
             opt_cla.param_groups[2]["eps"] = adam_eps * q
     else:
@@ -292,9 +350,24 @@ def side_by_side(
             loss = loss_fn(z, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if clip_norm is not None:
+                torch.nn.utils.clip_grad_norm_(
+                    [t for group in opt.param_groups for t in group["params"]],
+                    clip_norm,
+                )
             opt.step()
             if opt is opt_inv:
                 losses.append(loss.item())
+        if max_norm is not None:
+            with torch.no_grad():
+                for tensor, radius in (
+                    (inv["U"], max_norm),
+                    (cla["U"], max_norm),
+                    (inv["W"], max_norm),
+                    (cla["V"], max_norm * norm_scale),
+                ):
+                    norms = tensor.norm(dim=1, keepdim=True)
+                    tensor.mul_(torch.clamp(radius / norms, max=1.0))
         param_diffs.append(param_diff())
     with torch.no_grad():
         test_inv = hidden_act(inv, x) @ inv["W"].T + inv["c"]

@@ -138,3 +138,43 @@ def test_decay_argument_errors():
         side_by_side(0.4, "adam", 0.1, 5, decay_scale=-1.0)
     with pytest.raises(TypeError, match="steps"):
         side_by_side(0.4, "sgd", 0.1, 2.5)
+
+
+def test_max_norm_needs_radius_over_q():
+    exact = side_by_side(0.3, "sgd", 0.1, 100, max_norm=1.0)
+    same_radius = side_by_side(0.3, "sgd", 0.1, 100, max_norm=1.0, max_norm_scale=1.0)
+    assert exact.max_param_diff.max() < 1e-12
+    assert same_radius.max_param_diff.max() > 1e-2
+
+
+def test_adagrad_initial_accumulator_needs_q_squared():
+    exact = side_by_side(0.3, "adagrad", 0.05, 100, adagrad_init=0.1)
+    unscaled = side_by_side(
+        0.3, "adagrad", 0.05, 100, adagrad_init=0.1, adagrad_init_scale=1.0
+    )
+    assert exact.max_param_diff.max() < 1e-12
+    assert unscaled.max_param_diff.max() > 1e-3
+
+
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("adam", 0.01)])
+def test_global_gradient_clipping_breaks_the_equivalence(optimizer, lr):
+    inactive = side_by_side(0.3, optimizer, lr, 100, clip_norm=1e6)
+    active = side_by_side(0.3, optimizer, lr, 100, clip_norm=0.5)
+    assert inactive.max_param_diff.max() < 1e-12
+    assert active.max_param_diff.max() > 1e-3
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"clip_norm": 0.0}, "clip_norm"),
+        ({"max_norm": -1.0}, "max_norm"),
+        ({"max_norm": 1.0, "max_norm_scale": float("nan")}, "max_norm_scale"),
+        ({"adagrad_init": 0.1}, "adagrad"),
+        ({"optimizer": "adagrad", "adagrad_init": -0.1}, "adagrad_init"),
+    ],
+)
+def test_new_arguments_are_validated(kwargs, match):
+    kwargs = {"optimizer": "sgd", **kwargs}
+    with pytest.raises(ValueError, match=match):
+        side_by_side(0.3, steps=2, **kwargs)

@@ -6,6 +6,11 @@ import pytest
 
 from dropout_lib import dropout
 from dropout_lib.exercises import CheckFailed, check_dropout
+from dropout_lib.exercises.core import (
+    lag1_correlation,
+    require_independent,
+    require_uses_rng,
+)
 
 
 def reference(x, p, rng):
@@ -75,6 +80,30 @@ def ignores_rng(x, p, rng):
     return x * (np.random.random(x.shape) >= p) / (1 - p)
 
 
+def same_mask_every_call(x, p, rng):
+    """A generator of its own: the same mask on every call, whatever rng is."""
+    if p == 1:
+        return np.zeros_like(x)
+    return x * (np.random.default_rng(0).random(x.shape) >= p) / (1 - p)
+
+
+def pair_correlated(x, p, rng):
+    """Neighbouring entries share one coin: right rate, right scale, wrong law."""
+    if p == 1:
+        return np.zeros_like(x)
+    flat = x.ravel()
+    coins = rng.random((flat.size + 1) // 2) >= p
+    keep = np.repeat(coins, 2)[: flat.size].reshape(x.shape)
+    return x * keep / (1 - p)
+
+
+def rows_share_a_mask(x, p, rng):
+    """One mask drawn for the last axis and shared by every row (example)."""
+    if p == 1:
+        return np.zeros_like(x)
+    return x * (rng.random(x.shape[-1]) >= p) / (1 - p)
+
+
 def wrong_shape(x, p, rng):
     return np.zeros(3)
 
@@ -103,7 +132,10 @@ def test_accepts_correct_functions(fn):
         (nan_at_one, "p=1: the output contains NaN"),
         (raises_at_one, "p=1: your function raised ZeroDivisionError"),
         (changes_values_at_zero, "p=0"),
-        (ignores_rng, "rng: two calls"),
+        (ignores_rng, "rng: .*did not draw from the rng argument"),
+        (same_mask_every_call, "rng: .*different seeds gave the same mask"),
+        (pair_correlated, "dependence: .*1-D input"),
+        (rows_share_a_mask, "dependence: .*2-D input.*axis 0"),
         (wrong_shape, "shape"),
         (biased_mask, "drop rate"),
     ],
@@ -150,3 +182,74 @@ def test_no_bare_assert_in_library_code(module):
     tree = ast.parse((Path(__file__).parent.parent / module).read_text())
     asserts = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert)]
     assert asserts == [], f"bare assert in {module} at lines {asserts}"
+
+
+def test_lag1_correlation_is_about_one_over_root_n_for_independent_entries():
+    rng = np.random.default_rng(0)
+    zs = []
+    for _ in range(200):
+        r, n = lag1_correlation(rng.random((40, 50)) < 0.7, axis=1)
+        zs.append(r * np.sqrt(n))
+    assert n == 40 * 49
+    assert abs(np.mean(zs)) < 0.3 and 0.8 < np.std(zs) < 1.2
+
+
+def test_lag1_correlation_of_shared_pairs_is_one_half():
+    coins = np.random.default_rng(1).random(50_000) < 0.5
+    r, _ = lag1_correlation(np.repeat(coins, 2), axis=0)
+    assert abs(r - 0.5) < 0.02
+    assert lag1_correlation(np.ones((3, 4)), axis=0) == (0.0, 8)
+    assert lag1_correlation(np.ones(1), axis=0) == (0.0, 0)
+
+
+def test_require_helpers_accept_independent_fresh_masks():
+    require_independent(np.random.default_rng(2).random((300, 300)) < 0.3, "x", "")
+    require_uses_rng(lambda rng: rng.random(100) < 0.5, "x", "")
+
+
+def test_require_uses_rng_rejects_a_global_generator():
+    with pytest.raises(CheckFailed, match="did not draw"):
+        require_uses_rng(lambda rng: np.random.random(100) < 0.5, "x", "")
+
+
+CHECKERS_UNDER_O = """
+import numpy as np
+from dropout_lib.exercises import CheckFailed, check_dropout
+from dropout_lib.exercises.mask_math import check_mask_rule
+
+def right(x, p, rng):
+    return np.zeros_like(x) if p == 1 else x * (rng.random(x.shape) >= p) / (1 - p)
+
+def same_mask(x, p, rng):
+    if p == 1:
+        return np.zeros_like(x)
+    return x * (np.random.default_rng(0).random(x.shape) >= p) / (1 - p)
+
+assert check_dropout(right) is True
+assert check_mask_rule(lambda s, p, rng: rng.random(s) < 1 - p) is True
+for checker, wrong in (
+    (check_dropout, same_mask),
+    (check_mask_rule, lambda s, p, rng: np.random.default_rng(0).random(s) > p),
+):
+    try:
+        checker(wrong)
+    except CheckFailed:
+        pass
+    else:
+        raise SystemExit("accepted a wrong answer under -O")
+print("ok")
+"""
+
+
+def test_checkers_decide_alike_under_python_O():
+    """The checkers raise explicitly, so `python -O` (no asserts) changes nothing."""
+    import subprocess
+    import sys
+
+    code = CHECKERS_UNDER_O.replace("assert ", "if not ").replace(
+        " is True", ": raise SystemExit('rejected the right answer')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-O", "-c", code], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

@@ -78,6 +78,31 @@ def crashes(shape, p, rng):
     raise RuntimeError("boom")
 
 
+def own_generator_d2l(shape, p, rng):
+    """Ignores rng: d2l's rule on a generator of its own (never draws an exact 0)."""
+    return np.random.default_rng(0).random(shape) > p
+
+
+def own_generator_non_strict(shape, p, rng):
+    return np.random.default_rng(0).random(shape) <= 1 - p
+
+
+def consumes_rng_but_ignores_it(shape, p, rng):
+    rng.random()
+    return np.random.default_rng(0).random(shape) < 1 - p
+
+
+def neighbours_share_a_coin(shape, p, rng):
+    n = int(np.prod(shape))
+    coins = rng.random((n + 1) // 2) < 1 - p
+    return np.repeat(coins, 2)[:n].reshape(shape)
+
+
+def rows_share_a_mask(shape, p, rng):
+    row = rng.random(shape[-1]) < 1 - p
+    return np.broadcast_to(row, shape).copy()
+
+
 def slightly_off(shape, p, rng):
     q = 1 - p
     return rng.random(shape) < (q if p in (0.0, 1.0) else 0.98 * q)  # 2% too few kept
@@ -95,6 +120,11 @@ def slightly_off(shape, p, rng):
         (wrong_shape, "shape"),
         (crashes, "raised RuntimeError"),
         (slightly_off, "keep rate"),
+        (own_generator_d2l, "rng: .*different seeds gave the same mask"),
+        (own_generator_non_strict, "rng: .*different seeds gave the same mask"),
+        (consumes_rng_but_ignores_it, "rng: .*different seeds gave the same mask"),
+        (neighbours_share_a_coin, "dependence: .*axis 1"),
+        (rows_share_a_mask, "dependence: .*axis 0"),
     ],
 )
 def test_check_mask_rule_rejects_typical_mistakes(fn, message):

@@ -19,6 +19,18 @@ deviations, the course's one tolerance policy: by the normal approximation
 (excellent at N = 10⁵) each fails a correct function with probability
 2Φ(−5.5) ≈ 3.8 × 10⁻⁸. Wrong functions miss by
 hundreds of standard deviations.
+
+Independence and use of `rng`
+-----------------------------
+A mask can have the right keep rate and still be wrong: the same mask on every
+call (a generator made inside the function, `default_rng(0)`), or neighbours
+that share one coin. `require_uses_rng` demands different masks for different
+seeds and for two consecutive calls with one generator, and that the call
+advanced the generator's state. `require_independent` computes, along each
+axis, the lag-1 correlation r of the 0/1 mask between neighbouring entries;
+for independent entries √n·r is approximately N(0, 1) over n neighbour
+pairs, so |√n·r| ≤ Z is allowed. Two neighbours sharing one coin give
+r ≈ 0.5, i.e. hundreds of standard deviations at n = 10⁵.
 """
 
 from __future__ import annotations
@@ -30,7 +42,14 @@ import numpy as np
 
 from ._checking import Z, call_learner, fail, require, require_callable, within_z
 
-__all__ = ["N", "P_TEST", "check_dropout"]
+__all__ = [
+    "N",
+    "P_TEST",
+    "check_dropout",
+    "lag1_correlation",
+    "require_independent",
+    "require_uses_rng",
+]
 
 #: entries in the test array
 N = 100_000
@@ -42,6 +61,72 @@ DropoutFn = Callable[[np.ndarray, float, np.random.Generator], np.ndarray]
 _SIGNATURE_HINT = (
     "it must accept a float array x, a drop probability p and a numpy Generator rng"
 )
+
+
+def lag1_correlation(mask: np.ndarray, axis: int) -> tuple[float, int]:
+    """The correlation r between neighbouring entries of `mask` along `axis`,
+    and the number n of neighbour pairs.
+
+    With x the entries that have a right neighbour and y those neighbours,
+    r = mean((x − x̄)(y − ȳ)) / (sd(x) sd(y)); r = 0 when either
+    side is constant. For independent entries √n·r → N(0, 1).
+    """
+    a = np.moveaxis(np.asarray(mask, dtype=np.float64), axis, 0)
+    if a.shape[0] < 2:
+        return 0.0, 0
+    x, y = a[:-1].ravel(), a[1:].ravel()
+    sx, sy = float(x.std()), float(y.std())
+    if sx == 0.0 or sy == 0.0:
+        return 0.0, int(x.size)
+    r = float(np.mean((x - x.mean()) * (y - y.mean()))) / (sx * sy)
+    return r, int(x.size)
+
+
+def require_independent(dropped: np.ndarray, what: str, hint: str) -> None:
+    """Fail if neighbouring entries of a 0/1 mask are correlated along any axis
+    (|√n·r| > `Z`, see `lag1_correlation`)."""
+    for axis in range(np.ndim(dropped)):
+        r, n = lag1_correlation(dropped, axis)
+        if n == 0:
+            continue
+        z = abs(r) * math.sqrt(n)
+        require(
+            z <= Z,
+            f"dependence: {what}: neighbouring entries along axis {axis} are "
+            f"correlated (lag-1 correlation {r:.3f}, {z:.0f} standard deviations; "
+            f"{Z} allowed)",
+            hint,
+        )
+
+
+def require_uses_rng(
+    draw: Callable[[np.random.Generator], np.ndarray], what: str, hint: str
+) -> None:
+    """Fail unless `draw(rng)` (the learner's mask for a given generator)
+    depends on `rng`: different seeds give different masks, the call advances the
+    generator's state, and two consecutive calls with one generator give
+    different masks."""
+    a = np.asarray(draw(np.random.default_rng(11)))
+    b = np.asarray(draw(np.random.default_rng(12)))
+    require(
+        not np.array_equal(a, b),
+        f"rng: {what}: generators with different seeds gave the same mask",
+        hint,
+    )
+    rng = np.random.default_rng(13)
+    before = rng.bit_generator.state
+    first = np.asarray(draw(rng))
+    require(
+        rng.bit_generator.state != before,
+        f"rng: {what}: the call did not draw from the rng argument",
+        hint,
+    )
+    second = np.asarray(draw(rng))
+    require(
+        not np.array_equal(first, second),
+        f"rng: {what}: two consecutive calls with one generator gave the same mask",
+        hint,
+    )
 
 
 def _call(fn: DropoutFn, x: np.ndarray, p: float, seed: int, what: str) -> np.ndarray:
@@ -73,7 +158,11 @@ def check_dropout(fn: DropoutFn) -> bool:
     7. the dropped fraction is p within `Z` standard deviations
        (catches keep/drop confusion);
     8. the mean is preserved within `Z` standard deviations;
-    9. the same `rng` seed gives the same output (the function uses `rng`).
+    9. the mask depends on `rng`: different seeds and consecutive calls give
+       different masks, and the call advances the generator (`require_uses_rng`);
+    10. neighbouring entries are independent, along both axes of a 2-D input
+        too (`require_independent`);
+    11. the same `rng` seed gives the same output.
     """
     require_callable(fn, "fn", "fn(x, p, rng)")
     data_rng = np.random.default_rng(20260101)
@@ -176,6 +265,26 @@ def check_dropout(fn: DropoutFn) -> bool:
         "mean: the output mean (it must equal the input mean on average)",
         "E[m x / (1 - p)] = x only if P(keep) = 1 - p for every entry",
     )
+
+    rng_hint = (
+        "draw the mask from the rng argument (rng.random(x.shape)), not from a "
+        "generator made inside the function or from np.random"
+    )
+    x_small = x[:2000]
+
+    def draw(rng: np.random.Generator) -> np.ndarray:
+        out = call_learner(fn, x_small.copy(), p, rng, what="rng", hint=rng_hint)
+        return np.asarray(out) == 0
+
+    require_uses_rng(draw, f"p={p}", rng_hint)
+    indep_hint = (
+        "draw one uniform number per entry, rng.random(x.shape): neighbours (and "
+        "rows) must not share a coin"
+    )
+    require_independent(dropped, f"p={p}, 1-D input", indep_hint)
+    x2 = data_rng.uniform(1.0, 2.0, size=(250, 400))
+    out2 = _call(fn, x2, p, 4, "2-D input")
+    require_independent(out2 == 0, f"p={p}, 2-D input of shape (250, 400)", indep_hint)
 
     again = _call(fn, x.copy(), p, 1, "reproducibility")
     require(

@@ -17,7 +17,9 @@ Statistical tolerance of `check_mask_rule`: with N = `N_MASK`
 entries the kept fraction has standard deviation √(pq/N); the check
 allows `dropout_lib.exercises._checking.Z` = 5.5 of them (the course's one
 tolerance policy), so a correct function fails with probability
-2Φ(−5.5) ≈ 3.8 × 10⁻⁸ per call.
+2Φ(−5.5) ≈ 3.8 × 10⁻⁸ per statistical check. The same policy
+bounds the independence check (`dropout_lib.exercises.core.require_independent`,
+a lag-1 correlation along each axis of a 400 × 500 mask).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ._checking import (
     require_callable,
     within_z,
 )
+from .core import require_independent, require_uses_rng
 
 __all__ = [
     "BoundaryGenerator",
@@ -50,6 +53,7 @@ __all__ = [
 
 #: entries in the statistical check of `check_mask_rule`
 N_MASK = 200_000
+_BIG = (400, 500)  # N_MASK entries, two axes for the independence check
 #: drop probability used for the statistical check (asymmetric, so p and 1 - p differ)
 P_TEST = 0.3
 
@@ -125,10 +129,13 @@ def check_mask_rule(fn: MaskFn) -> bool:
 
     Properties, in order: shape and dtype; one coin per entry; kept fraction
     1 − p within `Z` standard deviations (catches keep/drop
-    confusion); exactly all True at p = 0 and all False at p = 1,
-    even when the uniform draws are exactly 0.0 or just below 1 (a
-    `BoundaryGenerator` is passed); equal seeds give equal masks (the
-    function uses `rng`).
+    confusion); the mask depends on `rng` (different seeds and consecutive
+    calls give different masks, the call advances the generator: a function
+    that makes its own `default_rng(0)` fails here, whatever its rule);
+    neighbouring entries are uncorrelated along each axis (no shared coins);
+    exactly all True at p = 0 and all False at p = 1, even when the
+    uniform draws are exactly 0.0 or just below 1 (a `BoundaryGenerator`
+    is passed); equal seeds give equal masks.
     """
     require_callable(fn, "fn", "fn(shape, p, rng)")
     shape = (30, 40)
@@ -139,7 +146,20 @@ def check_mask_rule(fn: MaskFn) -> bool:
             f"{'keeps' if m.all() else 'drops'} every entry",
             "draw one uniform number per entry, rng.random(shape)",
         )
-    big = _mask_call(fn, (N_MASK,), P_TEST, np.random.default_rng(3), "statistics")
+    rng_hint = (
+        "draw from the rng argument (rng.random(shape)), not from a generator "
+        "made inside the function (default_rng(0)) or from np.random"
+    )
+    require_uses_rng(
+        lambda rng: _mask_call(fn, shape, P_TEST, rng, "rng"), f"p={P_TEST}", rng_hint
+    )
+    big = _mask_call(fn, _BIG, P_TEST, np.random.default_rng(3), "statistics")
+    require_independent(
+        ~big,
+        f"p={P_TEST}, shape {_BIG}",
+        "draw one uniform number per entry, rng.random(shape): neighbours must "
+        "not share a coin",
+    )
     kept = float(big.mean())
     q = 1.0 - P_TEST
     sd = math.sqrt(P_TEST * q / N_MASK)
@@ -172,9 +192,7 @@ def check_mask_rule(fn: MaskFn) -> bool:
         "with u = 0.0, `u <= 1 - p` is True at p = 1; use a strict comparison "
         "u < 1 - p",
     )
-    again = _mask_call(
-        fn, (N_MASK,), P_TEST, np.random.default_rng(3), "reproducibility"
-    )
+    again = _mask_call(fn, _BIG, P_TEST, np.random.default_rng(3), "reproducibility")
     require(
         np.array_equal(again, big),
         "rng: two calls with generators seeded alike gave different masks",
