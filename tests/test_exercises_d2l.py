@@ -212,3 +212,20 @@ def test_randn_mask_is_rejected_by_the_dropped_fraction():
 def test_trivial_constant_losses_fail_also_under_optimize(fn):
     with pytest.raises(CheckFailed):
         check_constant_loss(fn)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_reference_layer_on_a_real_gpu():
+    # the checker's device rule uses the meta device; on a GPU, check the real thing
+    x = torch.linspace(1.0, 2.0, 1000, device="cuda")
+    out = dropout_layer(x, 0.3)
+    assert out.device == x.device
+    kept = out != 0
+    assert torch.allclose(out[kept], x[kept] / 0.7)
+    with pytest.raises(RuntimeError):
+        cpu_mask_dropout(x, 0.3)  # a CPU mask times a GPU tensor: device error
+    # moved with .to(X.device) it runs, at the cost of a copy per call: only the
+    # checker's device rule (tensors made elsewhere) catches it
+    assert _cpu_mask_moved(x, 0.3).device == x.device
+    with pytest.raises(CheckFailed, match="another device"):
+        check_dropout_layer(_cpu_mask_moved)

@@ -63,7 +63,7 @@ class _DeviceRecorder(TorchFunctionMode):
         self.device = device
         self.elsewhere: list[str] = []
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         if (
             isinstance(out, torch.Tensor)
