@@ -10,6 +10,7 @@ from dropout_lib.studies.d2l import dropout_layer
 from dropout_lib.studies.d2l_pitfalls import (
     assert_checked_dropout,
     cpu_mask_dropout,
+    fixed_key_dropout,
     randn_mask_dropout,
 )
 
@@ -63,6 +64,77 @@ def _unscaled(X, p):
     if p in (0.0, 1.0):
         return X if p == 0 else torch.zeros_like(X)
     return (torch.rand(X.shape, device=X.device) > p).to(X.dtype) * X
+
+
+def _valid_p(p):
+    from dropout_lib.validation import check_probability
+
+    return check_probability(p)
+
+
+def _reseeded(X, p):  # re-seeds inside the function: the same mask on every call
+    p = _valid_p(p)
+    if p in (0.0, 1.0):
+        return X if p == 0 else torch.zeros_like(X)
+    torch.manual_seed(0)
+    mask = (torch.rand(X.shape, device=X.device, dtype=X.dtype) > p).to(X.dtype)
+    return mask * X / (1 - p)
+
+
+def _one_mask_per_feature(X, p):  # drawn at X.shape[-1:], broadcast over the batch
+    p = _valid_p(p)
+    if p in (0.0, 1.0):
+        return X if p == 0 else torch.zeros_like(X)
+    mask = (torch.rand(X.shape[-1:], device=X.device, dtype=X.dtype) > p).to(X.dtype)
+    return mask * X / (1 - p)
+
+
+def _arange_mask(X, p):  # a deterministic "mask": exactly a share p of entries dropped
+    p = _valid_p(p)
+    if p in (0.0, 1.0):
+        return X if p == 0 else torch.zeros_like(X)
+    n = X.numel()
+    keep = (torch.arange(n, device=X.device) >= p * n).reshape(X.shape)
+    return keep.to(X.dtype) * X / (1 - p)
+
+
+def _cpu_mask_moved(X, p):  # a CPU mask copied to X's device at every call
+    p = _valid_p(p)
+    if p in (0.0, 1.0):
+        return X if p == 0 else torch.zeros_like(X)
+    mask = (torch.rand(X.shape) > p).to(X.device)
+    return mask.to(X.dtype) * X / (1 - p)
+
+
+@pytest.mark.parametrize(
+    "fn, match",
+    [
+        (_reseeded, "two successive calls agree"),
+        (_one_mask_per_feature, "adjacent rows"),
+        (_arange_mask, "two successive calls agree"),
+        (_cpu_mask_moved, "made tensors on another device"),
+        # its torch.Generator cannot live on 'meta'; on a real device it would
+        # fail as _reseeded does
+        (fixed_key_dropout, "meta"),
+    ],
+)
+def test_wrong_masks_fail(fn, match):
+    # these pass the old checks (range, p = 0 and 1, output device, scale, share)
+    with pytest.raises(CheckFailed, match=match):
+        check_dropout_layer(fn)
+
+
+def test_device_rule_allows_scalar_tensors_and_same_device_work():
+    # a 0-dim CPU tensor is a scalar that torch moves for free; only full-size
+    # tensors on another device count
+    def with_cpu_scalar(X, p):
+        p = _valid_p(p)
+        if p in (0.0, 1.0):
+            return X if p == 0 else torch.zeros_like(X)
+        keep = torch.rand(X.shape, device=X.device, dtype=X.dtype) > p
+        return torch.where(keep, X / (1 - p), torch.tensor(0.0, dtype=X.dtype))
+
+    assert check_dropout_layer(with_cpu_scalar) is True
 
 
 @pytest.mark.parametrize(
@@ -140,3 +212,20 @@ def test_randn_mask_is_rejected_by_the_dropped_fraction():
 def test_trivial_constant_losses_fail_also_under_optimize(fn):
     with pytest.raises(CheckFailed):
         check_constant_loss(fn)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_reference_layer_on_a_real_gpu():
+    # the checker's device rule uses the meta device; on a GPU, check the real thing
+    x = torch.linspace(1.0, 2.0, 1000, device="cuda")
+    out = dropout_layer(x, 0.3)
+    assert out.device == x.device
+    kept = out != 0
+    assert torch.allclose(out[kept], x[kept] / 0.7)
+    with pytest.raises(RuntimeError):
+        cpu_mask_dropout(x, 0.3)  # a CPU mask times a GPU tensor: device error
+    # moved with .to(X.device) it runs, at the cost of a copy per call: only the
+    # checker's device rule (tensors made elsewhere) catches it
+    assert _cpu_mask_moved(x, 0.3).device == x.device
+    with pytest.raises(CheckFailed, match="another device"):
+        check_dropout_layer(_cpu_mask_moved)

@@ -66,6 +66,36 @@ def keep_prob_confused(x, level, rng):  # uses level as the keep probability
     )
 
 
+def deterministic_mask(x, level, rng):  # drops exactly the first share `level`
+    if not 0.0 <= level < 1.0:
+        raise ValueError("bad level")
+    x = np.asarray(x, dtype=np.float64)
+    keep = np.arange(x.size).reshape(x.shape) >= level * x.size
+    return x * keep / (1.0 - level)
+
+
+def periodic_mask(x, level, rng):  # a fixed pattern with the right share dropped
+    if not 0.0 <= level < 1.0:
+        raise ValueError("bad level")
+    x = np.asarray(x, dtype=np.float64)
+    u = (np.arange(x.size).reshape(x.shape) * 0.6180339887) % 1.0
+    return x * (u >= level) / (1.0 - level)
+
+
+def global_generator(x, level, rng):  # ignores rng: np.random's global state
+    if not 0.0 <= level < 1.0:
+        raise ValueError("bad level")
+    x = np.asarray(x, dtype=np.float64)
+    return x * (np.random.random(x.shape) >= level) / (1.0 - level)
+
+
+def one_mask_per_column(x, level, rng):  # one mask row broadcast over all rows
+    if not 0.0 <= level < 1.0:
+        raise ValueError("bad level")
+    x = np.asarray(x, dtype=np.float64)
+    return x * (rng.random(x.shape[-1:]) >= level) / (1.0 - level)
+
+
 def test_reference_solution_passes():
     assert check_keras1_dropout(good_keras1) is True
 
@@ -79,6 +109,10 @@ def test_reference_solution_passes():
         (wrong_exception, "not ValueError"),
         (unscaled, "kept entries"),
         (keep_prob_confused, "dropped fraction"),
+        (deterministic_mask, "different seeds gave the same output"),
+        (periodic_mask, "different seeds gave the same output"),
+        (global_generator, "same seed gave different outputs"),
+        (one_mask_per_column, "adjacent rows"),
     ],
 )
 def test_broken_solutions_fail(fn, message):

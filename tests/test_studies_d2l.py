@@ -380,3 +380,15 @@ def test_class_balanced_subset():
     assert len(set(idx.tolist())) == 70
     with pytest.raises(ValueError):
         class_balanced_subset(y, 31)
+
+
+def test_d2l_runs_without_train_evaluation():
+    data = _toy(60)
+    # bit-for-bit comparison of two runs: pin one device (a GPU may differ)
+    kw = dict(seeds=[0], epochs=2, lr=0.1, batch_size=30, device=torch.device("cpu"))
+    (run,) = d2l_runs(0.2, 0.5, data, data, eval_train=False, **kw)
+    (full,) = d2l_runs(0.2, 0.5, data, data, **kw)
+    assert "train_eval_acc" not in run.history.metrics
+    assert run.history["test_acc"] == full.history["test_acc"]  # same training
+    with pytest.raises(TypeError, match="eval_train must be a bool"):
+        d2l_runs(0.2, 0.5, data, data, eval_train=1, **kw)

@@ -187,3 +187,14 @@ def test_exhibit_validation():
         warnings.simplefilter("ignore")
         with pytest.raises(ValueError):
             lstm_dropout_one_layer(2.0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cpu_mask_fails_on_a_real_gpu_and_fix_stays_there():
+    # the meta-device tests above stand in for this one on machines without a GPU
+    x = torch.ones(4, 4, device="cuda")
+    with pytest.raises(RuntimeError, match="device"):
+        cpu_mask_dropout(x, 0.5)
+    out = dropout_layer(x, 0.5)
+    assert out.device == x.device
+    assert set(out.unique().tolist()) <= {0.0, 2.0}

@@ -1,8 +1,10 @@
 """Checkers for the exercises of the d2l chapter (`chapters/05_d2l`).
 
 * `check_dropout_layer` checks a learner's PyTorch `dropout_layer(X, p)`
-  for the pitfalls the chapter shows (device, `assert` validation, mutation,
-  a `randn` mask) and for the statistics of inverted dropout.
+  for the pitfalls the chapter shows (a mask made on another device, even if
+  moved with `.to(X.device)`; `assert` validation; mutation; a `randn` mask;
+  the same mask on every call; one mask shared across the batch; a
+  deterministic pattern) and for the statistics of inverted dropout.
 * `check_constant_loss` checks a learner's formula for the smallest mean
   cross-entropy a network can reach when every hidden unit is dropped
   (`p = 1`): the entropy of the class frequencies.
@@ -12,7 +14,9 @@ Both follow the contract of `dropout_lib.exercises._checking`: they return
 `python -O`), and an exception of the learner's function is reported as a
 failed property. Statistical tolerance of `check_dropout_layer`: with
 N entries, drop probability p and q = 1 − p, the dropped
-fraction has standard deviation √(pq/N); the check allows
+fraction has standard deviation √(pq/N) (and the share of positions
+where two independent masks agree, a = p² + q², has √(a(1 − a)/M) over M
+positions); each check allows
 `dropout_lib.exercises._checking.Z` = 5.5 of them (the course's one
 tolerance), so a correct function fails with probability
 2Φ(−5.5) ≈ 4 × 10⁻⁸ per value of `p` (the draws are
@@ -26,13 +30,17 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode
 
 from ._checking import Z, call_learner, fail, require, require_callable, within_z
 
-__all__ = ["N", "Z", "check_constant_loss", "check_dropout_layer"]
+__all__ = ["N", "ROWS", "Z", "check_constant_loss", "check_dropout_layer"]
 
 #: entries in the test tensor of the statistical checks
 N = 200_000
+
+#: rows (batch examples) of that tensor; N / ROWS features each
+ROWS = 400
 
 DropoutLayerFn = Callable[[torch.Tensor, float], torch.Tensor]
 
@@ -46,17 +54,55 @@ def _as_tensor(value: object, what: str) -> torch.Tensor:
     return value
 
 
+class _DeviceRecorder(TorchFunctionMode):
+    """Records every tensor of more than one entry that a torch function returns
+    on a device other than `device` (the learner's code runs inside it)."""
+
+    def __init__(self, device: torch.device) -> None:
+        super().__init__()
+        self.device = device
+        self.elsewhere: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if (
+            isinstance(out, torch.Tensor)
+            and out.device != self.device
+            and out.numel() > 1
+        ):
+            name = getattr(func, "__name__", str(func))
+            self.elsewhere.append(f"{name} -> {out.device} {tuple(out.shape)}")
+        return out
+
+
+def _agreement(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Share of positions where two boolean masks agree."""
+    return (a == b).double().mean().item()
+
+
 def check_dropout_layer(fn: DropoutLayerFn) -> bool:
     """Check `fn(X, p)`, PyTorch inverted dropout with `p` the DROP probability.
 
     Properties checked, in order: a wrong `p` (-0.1, 1.5, NaN) raises
     `ValueError` (an `AssertionError` from a bare `assert` fails this
     check, since `python -O` would remove it); `p = 0` returns `X`'s values
-    and `p = 1` zeros; the output keeps `X`'s shape, dtype and device (tried
-    on a `meta` tensor, which exists on every machine); `X` is not modified;
-    every output entry is 0 or x/(1−p); and the dropped fraction is
-    within `Z` standard deviations √(p(1−p)/N) of `p` for
-    `p` in {0.2, 0.5, 0.9}. The global torch generator is restored afterwards.
+    and `p = 1` zeros; the output keeps `X`'s shape, dtype and device, and no
+    tensor of more than one entry is made on another device along the way
+    (tried on a `meta` tensor, which exists on every machine, with a
+    `torch.overrides.TorchFunctionMode` that sees every tensor the function
+    creates: a mask drawn on the CPU and moved with `.to(X.device)` fails);
+    `X` is not modified; every output entry is 0 or x/(1−p); the dropped
+    fraction is within `Z` standard deviations √(p(1−p)/N) of `p` for `p`
+    in {0.2, 0.5, 0.9}; and, checked before those shares, the mask is random
+    in the right way, on a 400 × 500 input at p = 0.5: two successive calls,
+    adjacent rows (batch examples) and adjacent columns (features) each agree
+    on a share a = k₁k₂ + (1−k₁)(1−k₂) of positions, as independent draws with
+    the two masks' keep shares k₁, k₂ would, within `Z` standard deviations
+    √(a(1−a)/M) for M compared positions. That rejects a generator re-seeded
+    inside the function (the same mask on every call), a mask drawn at
+    `X.shape[-1:]` and broadcast over the batch, and a deterministic "mask"
+    such as `arange(n) >= p·n`. The global torch generator is restored
+    afterwards.
 
     Returns True, or raises `CheckFailed` naming the first failed property.
     """
@@ -90,57 +136,134 @@ def check_dropout_layer(fn: DropoutLayerFn) -> bool:
         "every unit is dropped; return torch.zeros_like(X)",
     )
 
+    gen_state = torch.random.get_rng_state()
+    try:
+        _check_device(fn)
+        torch.manual_seed(12345)
+        _check_randomness(fn, hint)
+        _check_statistics(fn, hint)
+    finally:
+        torch.random.set_rng_state(gen_state)
+    return True
+
+
+def _check_device(fn: DropoutLayerFn) -> None:
+    """The output on X's device, and no full-size tensor made anywhere else."""
     meta = torch.empty(2, 3, device="meta")
-    out_meta = _as_tensor(
-        call_learner(
+    device_hint = "make the mask with torch.rand(X.shape, device=X.device)"
+    recorder = _DeviceRecorder(meta.device)
+    with recorder:
+        out_meta = call_learner(
             fn,
             meta,
             0.5,
             what="device: on a tensor on the 'meta' device",
-            hint="make the mask with torch.rand(X.shape, device=X.device)",
-        ),
-        "device",
+            hint=device_hint,
+        )
+    out_meta = _as_tensor(out_meta, "device")
+    require(
+        out_meta.device == meta.device,
+        "device: the output must be on X's device",
+        device_hint,
     )
-    require(out_meta.device == meta.device, "device: the output must be on X's device")
+    require(
+        not recorder.elsewhere,
+        "device: with X on the 'meta' device your function made tensors on another "
+        f"device ({'; '.join(recorder.elsewhere[:3])}); on a GPU that is a mask "
+        "drawn on the CPU and copied across at every step",
+        device_hint + " (not torch.rand(X.shape).to(X.device))",
+    )
 
-    gen_state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(12345)
-        x64 = torch.linspace(1.0, 3.0, N, dtype=torch.float64)
-        original = x64.clone()
-        for p in (0.2, 0.5, 0.9):
-            out = _as_tensor(
-                call_learner(fn, x64, p, what=f"p={p}", hint=hint), f"p={p}"
+
+def _check_statistics(fn: DropoutLayerFn, hint: str) -> None:
+    """Input untouched, dtype and shape kept, kept entries x/(1-p), dropped share p."""
+    x64 = torch.linspace(1.0, 3.0, N, dtype=torch.float64).reshape(ROWS, N // ROWS)
+    original = x64.clone()
+    for p in (0.2, 0.5, 0.9):
+        out = _as_tensor(call_learner(fn, x64, p, what=f"p={p}", hint=hint), f"p={p}")
+        require(
+            torch.equal(x64, original),
+            f"p={p}: your function modified its input X",
+            "avoid in-place operations (*=, /=) on X",
+        )
+        require(
+            out.shape == x64.shape and out.dtype == x64.dtype,
+            f"p={p}: output shape/dtype {tuple(out.shape)}/{out.dtype} differ "
+            f"from the input's {tuple(x64.shape)}/{x64.dtype}",
+        )
+        kept = out != 0
+        scaled = x64 / (1.0 - p)
+        require(
+            torch.allclose(out[kept], scaled[kept], rtol=1e-12, atol=0.0),
+            f"p={p}: a kept entry must equal x / (1 - p)",
+            "inverted dropout divides by the KEEP probability",
+        )
+        dropped = 1.0 - kept.double().mean().item()
+        within_z(
+            dropped,
+            p,
+            math.sqrt(p * (1.0 - p) / N),
+            f"p={p}: fraction of entries dropped",
+            "p is the DROP probability; keep an entry when u > p with "
+            "u = torch.rand(...) uniform on [0, 1) (not torch.randn)",
+        )
+
+
+def _check_randomness(fn: DropoutLayerFn, hint: str) -> None:
+    """Fresh, independent masks: across calls, across rows, across columns."""
+    p = 0.5
+    x = torch.linspace(1.0, 3.0, N, dtype=torch.float64).reshape(ROWS, N // ROWS)
+    original = x.clone()
+    first = _as_tensor(call_learner(fn, x, p, what=f"p={p}", hint=hint), "p") != 0
+    require(
+        torch.equal(x, original),
+        f"p={p}: your function modified its input X",
+        "avoid in-place operations (*=, /=) on X",
+    )
+    require(
+        first.shape == x.shape,
+        f"p={p}: output shape {tuple(first.shape)} differs from X's {tuple(x.shape)}",
+    )
+    second = _as_tensor(call_learner(fn, x, p, what=f"p={p}", hint=hint), "p") != 0
+    comparisons = (
+        (
+            "two successive calls",
+            first,
+            second,
+            "draw a new mask on every call: do not re-seed (torch.manual_seed) "
+            "inside the function, and do not use a fixed pattern",
+        ),
+        (
+            "adjacent rows (examples of the batch)",
+            first[1:],
+            first[:-1],
+            "draw one mask entry per entry of X, torch.rand(X.shape, ...), not "
+            "one per feature (X.shape[-1:]) broadcast over the batch",
+        ),
+        (
+            "adjacent columns (features)",
+            first[:, 1:],
+            first[:, :-1],
+            "each entry is dropped independently: no arange/threshold pattern",
+        ),
+    )
+    for what, m1, m2, why in comparisons:
+        # P(agree) for independent draws with the masks' own keep shares k1, k2
+        # (the shares themselves are checked separately)
+        k1, k2 = m1.double().mean().item(), m2.double().mean().item()
+        a = k1 * k2 + (1.0 - k1) * (1.0 - k2)
+        if not 0.0 < a < 1.0:
+            fail(
+                f"p={p}: every entry is {'kept' if k1 > 0.5 else 'dropped'}",
+                "keep each entry with probability 1 - p",
             )
-            require(
-                torch.equal(x64, original),
-                f"p={p}: your function modified its input X",
-                "avoid in-place operations (*=, /=) on X",
-            )
-            require(
-                out.shape == x64.shape and out.dtype == x64.dtype,
-                f"p={p}: output shape/dtype {tuple(out.shape)}/{out.dtype} differ "
-                f"from the input's {tuple(x64.shape)}/{x64.dtype}",
-            )
-            kept = out != 0
-            scaled = x64 / (1.0 - p)
-            require(
-                torch.allclose(out[kept], scaled[kept], rtol=1e-12, atol=0.0),
-                f"p={p}: a kept entry must equal x / (1 - p)",
-                "inverted dropout divides by the KEEP probability",
-            )
-            dropped = 1.0 - kept.double().mean().item()
-            within_z(
-                dropped,
-                p,
-                math.sqrt(p * (1.0 - p) / N),
-                f"p={p}: fraction of entries dropped",
-                "p is the DROP probability; keep an entry when u > p with "
-                "u = torch.rand(...) uniform on [0, 1) (not torch.randn)",
-            )
-    finally:
-        torch.random.set_rng_state(gen_state)
-    return True
+        within_z(
+            _agreement(m1, m2),
+            a,
+            math.sqrt(a * (1.0 - a) / m1.numel()),
+            f"p={p}: share of positions where the masks of {what} agree",
+            why,
+        )
 
 
 def _entropy(labels: np.ndarray, n_classes: int) -> float:

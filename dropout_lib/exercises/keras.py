@@ -44,9 +44,11 @@ def check_keras1_dropout(fn: Callable[..., Any]) -> bool:
 
     Required: a `ValueError` for `level` outside [0, 1) (including 1
     and NaN); `x` never modified; integer inputs accepted (float output);
-    `level == 0` returns the input's values; each entry is zeroed with
-    probability `level` and every kept entry equals
-    xᵢ / (1 − level).
+    `level == 0` returns the input's values; the mask is drawn from `rng`
+    (the same seed repeats the output, another seed changes it) with every
+    entry independent (adjacent rows and columns agree as often as
+    independent draws do); each entry is zeroed with probability `level`
+    and every kept entry equals xᵢ / (1 − level).
     """
     require_callable(fn, "fn", "fn(x, level, rng)")
     for bad in (1.0, -0.1, 1.5, float("nan")):
@@ -105,6 +107,8 @@ def check_keras1_dropout(fn: Callable[..., Any]) -> bool:
         "with level 0 nothing is dropped and the scale is 1",
     )
 
+    _check_keras1_randomness(fn)
+
     for level in (0.2, 0.7):
         big = np.full((400, 500), 3.0)
         out = np.asarray(
@@ -130,6 +134,64 @@ def check_keras1_dropout(fn: Callable[..., Any]) -> bool:
             "divide kept entries by the keep probability",
         )
     return True
+
+
+def _check_keras1_randomness(fn: Callable[..., Any]) -> None:
+    """The mask comes from `rng`, afresh for each generator, entry by entry.
+
+    With the same seed twice the output must repeat (the draws come from
+    `rng`, not from a global generator); with another seed it must change (no
+    fixed pattern); and adjacent rows and adjacent columns of one mask must
+    agree on a share a = k₁k₂ + (1 − k₁)(1 − k₂) of positions, as
+    independent draws with keep shares k₁, k₂ do, within `Z` standard
+    deviations √(a(1 − a)/M) for M positions compared.
+    """
+    level = 0.5
+    x = np.full((200, 300), 3.0)
+    outs = [
+        np.asarray(
+            call_learner(
+                fn, x, level, np.random.default_rng(seed), what=f"level={level}"
+            )
+        )
+        for seed in (5, 5, 6)
+    ]
+    require(
+        all(o.shape == x.shape for o in outs),
+        f"output shape {outs[0].shape} differs from input shape {x.shape}",
+        "draw one mask entry per input entry",
+    )
+    require(
+        np.array_equal(outs[0], outs[1]),
+        "two calls with generators of the same seed gave different outputs",
+        "draw the mask from the rng argument (rng.random(x.shape)), not from "
+        "np.random's global state",
+    )
+    require(
+        not np.array_equal(outs[0], outs[2]),
+        "generators with different seeds gave the same output",
+        "the mask must be random: draw it from rng, not from a fixed pattern",
+    )
+    kept = outs[0] != 0
+    for what, m1, m2 in (
+        ("adjacent rows", kept[1:], kept[:-1]),
+        ("adjacent columns", kept[:, 1:], kept[:, :-1]),
+    ):
+        k1, k2 = float(m1.mean()), float(m2.mean())
+        a = k1 * k2 + (1.0 - k1) * (1.0 - k2)
+        if not 0.0 < a < 1.0:
+            fail(
+                f"level={level}: every entry was {'kept' if k1 > 0.5 else 'dropped'}",
+                "keep each entry with probability 1 - level",
+            )
+        within_z(
+            float(np.mean(m1 == m2)),
+            a,
+            math.sqrt(a * (1.0 - a) / m1.size),
+            f"level={level}: share of positions where the masks of {what} agree",
+            "draw every entry independently, rng.random(x.shape) < 1 - level; no "
+            "arange/threshold pattern, no mask shared along an axis",
+        )
 
 
 def check_spatial_dropout2d(fn: Callable[..., Any]) -> bool:

@@ -301,6 +301,7 @@ def d2l_runs(
     probe: torch.Tensor | None = None,
     device: torch.device | None = None,
     keep_models: bool = True,
+    eval_train: bool = True,
 ) -> list[Run]:
     """Train a fresh `net(dropout1, dropout2)` per seed the way d2l does.
 
@@ -318,7 +319,9 @@ def d2l_runs(
     number under `eval_epoch`; with a `probe` batch, the
     `activation_variances` are appended at the same epochs. So
     `run.final("test_acc")` is the final test accuracy and `run.gap()` the
-    final train-minus-test accuracy gap. `config` is `(dropout1, dropout2)`.
+    final train-minus-test accuracy gap. With `eval_train=False` only the test
+    set is evaluated (cheaper; `run.gap()` is then unavailable).
+    `config` is `(dropout1, dropout2)`.
     """
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
         raise ValueError(f"lr must be a positive number; got lr={lr!r}")
@@ -331,6 +334,8 @@ def d2l_runs(
             "weight_decay must be a non-negative number; "
             f"got weight_decay={weight_decay!r}"
         )
+    if not isinstance(eval_train, bool):
+        raise TypeError(f"eval_train must be a bool; got {eval_train!r}")
     if not (isinstance(net, type) and issubclass(net, D2LNet)):
         raise TypeError(f"net must be D2LNet or a subclass; got {net!r}")
     epochs = check_int(epochs, "epochs", 1)
@@ -348,7 +353,8 @@ def d2l_runs(
         if (epoch + 1) % eval_every and epoch + 1 != epochs:
             return
         record: dict[str, float] = {"eval_epoch": epoch + 1}
-        for name, (x, y) in (("train_eval", train_data), ("test", test_data)):
+        sets = (("train_eval", train_data), ("test", test_data))
+        for name, (x, y) in sets if eval_train else sets[1:]:
             record[f"{name}_loss"], record[f"{name}_acc"] = evaluate(
                 model, x, y, loss_fn
             )

@@ -77,7 +77,7 @@ def import_keras(backend: str = "torch") -> Any:
 # --------------------------------------------------------------------------- rates
 
 #: The Keras releases whose `Dropout` rate rules differ, as table column labels.
-KERAS_VERSIONS = ("Keras 1", "Keras 2.0-2.3.1", "tf.keras 2.6-2.15", "Keras 3")
+KERAS_VERSIONS = ("Keras 1", "Keras 2.0.1-2.3.1", "tf.keras 2.6-2.15", "Keras 3")
 
 Behaviour = Literal["raises", "call raises", "identity", "zeros", "dropout"]
 
@@ -99,10 +99,13 @@ def keras_dropout_behaviour(
       returned `x` otherwise, without checking `p`. (Only the Theano
       backend's `K.dropout` rejected levels outside [0, 1), and the
       layer never called it with such a level.)
-    * `"Keras 2.0-2.3.1"` (multi-backend Keras 2): the constructor silently
+    * `"Keras 2.0.1-2.3.1"` (multi-backend Keras 2): the constructor silently
       clamped `rate = min(1, max(0, rate))`; the call kept the
       0 < rate < 1 guard, so any rate ≥ 1 meant *no*
-      dropout at all.
+      dropout at all. (Release 2.0.0 had the same clamp, but its `call`
+      returned a variable assigned only inside that guard, so a rate of 0 or
+      ≥ 1 raised `UnboundLocalError` when the layer was called; 2.0.1
+      returned the input instead. Not encoded here.)
     * `"tf.keras 2.6-2.15"` (the Keras bundled with TensorFlow 2): the
       constructor raises `ValueError` unless 0 ≤ rate ≤ 1
       (NaN included); rate 1 is accepted there, but `tf.nn.dropout` rejects it
@@ -128,7 +131,7 @@ def keras_dropout_behaviour(
         if r == 1.0:
             return "zeros" if version == "Keras 3" else "call raises"
         return "dropout"
-    if version == "Keras 2.0-2.3.1":
+    if version == "Keras 2.0.1-2.3.1":
         r = min(1.0, max(0.0, r))  # NaN: max(0.0, nan) is 0.0
     if training and 0.0 < r < 1.0:
         return "dropout"
