@@ -7,7 +7,8 @@ and anchors resolve. Chapter pages show the course-meta box (times, "Verified wi
 versions equal to requirements.txt), learning objectives and prerequisites, the download
 button for the notebook, and launch/repository buttons built from ``repository.url``.
 Solutions are folded until clicked. The search page finds "dropout" and "variance
-shift". A full-page screenshot of each page is saved under ``_build/screenshots/``.
+shift", and the Chinese words "暂退法" and "随机失活" find the Chinese landing page.
+A full-page screenshot of each page is saved under ``_build/screenshots/``.
 
 Run with ``make test-browser`` (builds the site first) or, on an already built site,
 ``.venv/bin/python -m pytest -q tests/browser``.
