@@ -7,7 +7,8 @@ and anchors resolve. Chapter pages show the course-meta box (times, "Verified wi
 versions equal to requirements.txt), learning objectives and prerequisites, the download
 button for the notebook, and launch/repository buttons built from ``repository.url``.
 Solutions are folded until clicked. The search page finds "dropout" and "variance
-shift". A full-page screenshot of each page is saved under ``_build/screenshots/``.
+shift", and the Chinese words "暂退法" and "随机失活" find the Chinese landing page.
+A full-page screenshot of each page is saved under ``_build/screenshots/``.
 
 Run with ``make test-browser`` (builds the site first) or, on an already built site,
 ``.venv/bin/python -m pytest -q tests/browser``.
@@ -21,7 +22,7 @@ import sys
 import urllib.error
 import urllib.request
 from html.parser import HTMLParser
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from urllib.parse import quote, unquote, urldefrag, urljoin, urlsplit
 
 import pytest
 from sitetools import ROOT, repository_config, source_of, toc_pages
@@ -408,6 +409,30 @@ def test_search_finds(query, visit, base_url):
     # Results link to pages of this site.
     first = results.first.locator("a").first.get_attribute("href")
     assert first and not urlsplit(first).netloc, first
+    assert not v.console_errors, v.console_errors
+    assert not v.external, v.external
+
+
+@pytest.mark.parametrize("query", ["暂退法", "随机失活"])
+def test_search_finds_chinese_words(query, visit, base_url):
+    """A Chinese word finds the Chinese landing page (zh/index).
+
+    The site indexes with Sphinx's English search language (see _config.yml): each run
+    of Chinese characters (between spaces, punctuation or markup) is one index term; the
+    search page matches a query of three or more characters inside a term only when no
+    term equals the query exactly. zh/index.md lists its key terms as page keywords, so
+    they are exact terms of that page.
+    """
+    v = visit(urljoin(base_url, "search.html?q=" + quote(query)))
+    results = v.page.locator("#search-results ul.search li")
+    results.first.wait_for(timeout=LOAD_TIMEOUT_MS)
+    summary = v.page.locator("#search-results .search-summary").inner_text()
+    assert "did not match" not in summary, summary
+    hrefs = [
+        results.nth(i).locator("a").first.get_attribute("href") or ""
+        for i in range(results.count())
+    ]
+    assert any(urlsplit(h).path.endswith("zh/index.html") for h in hrefs), hrefs
     assert not v.console_errors, v.console_errors
     assert not v.external, v.external
 
