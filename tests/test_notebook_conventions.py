@@ -210,3 +210,13 @@ def test_learning_objectives_are_listed_once_each(path):
     assert not repeated, (
         f"{path.name}: list items repeated in the title cell: {repeated}"
     )
+
+
+def test_every_chapter_is_in_the_home_pages_chapter_map():
+    """intro.md's chapter map names every chapter the table of contents lists."""
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    chapters = re.findall(r"file:\s*(chapters/\d\d_\w+)", toc)
+    intro = (ROOT / "intro.md").read_text(encoding="utf-8")
+    section = intro.split("## Chapter map", 1)[-1].split("\n## ", 1)[0]
+    missing = [c for c in chapters if f"{{doc}}`{c}`" not in section]
+    assert chapters and not missing, f"chapters missing from intro.md's map: {missing}"
