@@ -220,3 +220,17 @@ def test_every_chapter_is_in_the_home_pages_chapter_map():
     section = intro.split("## Chapter map", 1)[-1].split("\n## ", 1)[0]
     missing = [c for c in chapters if f"{{doc}}`{c}`" not in section]
     assert chapters and not missing, f"chapters missing from intro.md's map: {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_chapter_has_its_chinese_summary(path):
+    """Each chapter shows its 本章要点 box (zh/summaries/NN.md) right after the title."""
+    number = path.name[:2]
+    summary = ROOT / "zh" / "summaries" / f"{number}.md"
+    assert summary.is_file(), f"{path.name}: no Chinese summary {summary.name}"
+    cells = load(path)["cells"]
+    box = source(cells[1]) if len(cells) > 1 else ""
+    assert "本章要点" in box and f"../zh/summaries/{number}.md" in box, (
+        f"{path.name}: the second cell is not the folded 本章要点 box including "
+        f"zh/summaries/{number}.md"
+    )
