@@ -224,7 +224,7 @@ def test_every_chapter_is_in_the_home_pages_chapter_map():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
 def test_chapter_has_its_chinese_summary(path):
-    """Each chapter shows its 本章要点 box (zh/summaries/NN.md) right after the title."""
+    """Each chapter shows its 本章要点 box (zh/summaries/NN.md) after its title."""
     number = path.name[:2]
     summary = ROOT / "zh" / "summaries" / f"{number}.md"
     assert summary.is_file(), f"{path.name}: no Chinese summary {summary.name}"
