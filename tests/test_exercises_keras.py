@@ -209,3 +209,65 @@ def test_not_callable():
         check_keras1_dropout(3)
     with pytest.raises(TypeError, match="fn must be a callable"):
         check_spatial_dropout2d(None)
+
+
+# ------------------------------------------- SpatialDropout2D: shared or foreign masks
+
+
+def _spatial_with_noise(noise_of):
+    def fn(x, p, rng, data_format="channels_last"):
+        return dropout_lib.dropout(x, p, rng=rng, noise_shape=noise_of(x, data_format))
+
+    return fn
+
+
+def _channel_axis(x, data_format):
+    return 3 if data_format == "channels_last" else 1
+
+
+def _one_entry(x, data_format, axis):
+    shape = [1, 1, 1, 1]
+    shape[axis] = x.shape[axis]
+    return tuple(shape)
+
+
+per_sample_mask = _spatial_with_noise(lambda x, f: (x.shape[0], 1, 1, 1))
+batch_shared_mask = _spatial_with_noise(
+    lambda x, f: _one_entry(x, f, _channel_axis(x, f))
+)
+
+
+def fixed_seed_spatial(x, p, rng, data_format="channels_last"):  # ignores rng
+    return good_spatial(x, p, np.random.default_rng(0), data_format)
+
+
+def global_state_spatial(x, p, rng, data_format="channels_last"):  # np.random
+    return good_spatial(
+        x, p, np.random.default_rng(np.random.randint(2**31)), data_format
+    )
+
+
+@pytest.mark.parametrize(
+    "fn, message",
+    [
+        (per_sample_mask, "share their keep decision"),
+        (batch_shared_mask, "share their keep decision"),
+        (fixed_seed_spatial, "another rng state gave the same mask"),
+        (global_state_spatial, "the same rng state gave a different output"),
+    ],
+)
+def test_spatial_rejects_shared_or_foreign_masks(fn, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_spatial_dropout2d(fn)
+
+
+def test_spatial_rejects_nan_at_p_one():
+    def nan_at_one(x, p, rng, data_format="channels_last"):
+        q = 1.0 - p
+        axes = (1, 2) if data_format == "channels_last" else (2, 3)
+        shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return x * (rng.random(shape) >= p) / q
+
+    with pytest.raises(CheckFailed, match="p=1"):
+        check_spatial_dropout2d(nan_at_one)

@@ -6,7 +6,11 @@ import torch
 
 from dropout_lib.reproducibility import get_device
 from dropout_lib.stats import mean_sd
-from dropout_lib.studies.batchnorm import downsample_images, run_cnn_seeds
+from dropout_lib.studies.batchnorm import (
+    downsample_images,
+    neighbourhood_r2,
+    run_cnn_seeds,
+)
 from dropout_lib.training import Run, final_values
 
 
@@ -82,3 +86,45 @@ def test_run_errors():
         run_cnn_seeds("x", {}, (x[:, 0], y, x, y), seeds=[0], epochs=1)
     with pytest.raises(ValueError, match="seeds"):
         run_cnn_seeds("x", {}, (x, y, x, y), seeds=[], epochs=1)
+
+
+def test_runs_measure_the_validation_split():
+    data = _data()
+    runs = run_cnn_seeds(
+        "none", {}, data, seeds=[0], val=(data[0][64:], data[1][64:]), **KW
+    )
+    assert 0.0 <= runs[0].final("val_acc") <= 1.0
+    with pytest.raises(ValueError, match="val"):
+        run_cnn_seeds("none", {}, data, seeds=[0], val=(data[0],), **KW)
+
+
+def test_neighbourhood_r2_channel_copies_and_smooth_maps():
+    gen = torch.Generator().manual_seed(0)
+    base = torch.rand(40, 1, 8, 8, generator=gen)
+    # channel 1 is a copy of channel 0: each recovers the other exactly
+    h = torch.cat([base, base, torch.rand(40, 1, 8, 8, generator=gen)], 1)
+    h0 = h.clone()
+    r2 = neighbourhood_r2(h, own=False)
+    assert r2.shape == (3,) and torch.equal(h, h0)
+    assert r2[0] > 0.999 and r2[1] > 0.999 and r2[2] < 0.1
+    # a smooth single-source map: its own neighbours recover it, noise does not
+    smooth = torch.nn.functional.avg_pool2d(
+        torch.rand(40, 1, 12, 12, generator=gen), 5, stride=1
+    )
+    noise = torch.rand(40, 1, 8, 8, generator=gen)
+    h2 = torch.cat([smooth, noise], 1)
+    with_own, without = neighbourhood_r2(h2, True), neighbourhood_r2(h2, False)
+    assert with_own[0] > 0.6 and without[0] < 0.1
+    assert np.all(with_own >= without - 0.02)
+
+
+def test_neighbourhood_r2_errors_and_constant_channel():
+    h = torch.rand(8, 2, 4, 4)
+    h[:, 1] = 1.0
+    assert np.isnan(neighbourhood_r2(h, own=True)[1])
+    with pytest.raises(ValueError, match="h"):
+        neighbourhood_r2(torch.rand(8, 4, 4), own=True)
+    with pytest.raises(ValueError, match="channels"):
+        neighbourhood_r2(torch.rand(8, 1, 4, 4), own=True)
+    with pytest.raises(TypeError, match="own"):
+        neighbourhood_r2(h, own=1)

@@ -84,8 +84,15 @@ def check_channel_dropout(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> 
     Properties checked: the input is not modified; the shape is kept; every
     feature map is either all zeros or the input divided by q; the
     fraction of kept maps is q within `._checking.Z` standard
-    errors √(pq/(NC)); masks differ between samples; `p = 0`
-    returns the input unchanged. The caller's random state is restored.
+    errors √(pq/(NC)); the maps of one sample are dropped independently of
+    each other (not one mask per sample, noise shape `(N, 1, 1, 1)`) and of
+    the other samples' (not one mask for the batch): on m disjoint pairs of
+    maps, two independent keep decisions agree with probability
+    a = p² + q², so the fraction of agreeing pairs must lie within `Z`
+    standard errors √(a(1−a)/m) of a; the mask comes from torch's generator
+    (the same `torch.manual_seed` gives the same output, a second call another
+    mask); `p = 0` returns the input unchanged and `p = 1` returns zeros (no
+    NaN from 0/0). The caller's random state is restored.
     """
     require_callable(fn, "fn", "(x, p) -> tensor")
     gen_state = torch.random.get_rng_state()
@@ -96,6 +103,7 @@ def check_channel_dropout(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> 
         x0 = x.clone()
         p = 0.3
         hint = "fn(x, p) takes a tensor (N, C, H, W) and the drop probability p"
+        torch.manual_seed(2024)
         y = call_learner(fn, x, p, what=f"fn(x, p={p})", hint=hint)
         require(
             torch.equal(x, x0),
@@ -126,16 +134,46 @@ def check_channel_dropout(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> 
             "the fraction of kept feature maps",
             "p is the DROP probability: keep a map with probability 1 - p",
         )
-        per_sample = kept[:, :, 0, 0]
+        table = kept[:, :, 0, 0]  # keep decisions, one per (sample, channel)
+        agree = p * p + (1 - p) * (1 - p)
+        for what, a, b in (
+            ("one channel of two samples", table[0::2], table[1::2]),
+            ("two channels of one sample", table[:, 0::2], table[:, 1::2]),
+        ):
+            within_z(
+                (a == b).double().mean().item(),
+                agree,
+                math.sqrt(agree * (1 - agree) / a.numel()),
+                f"how often {what} share their keep decision",
+                "draw one independent mask entry per (sample, channel), shape "
+                "(N, C, 1, 1): neither one entry per sample (N, 1, 1, 1) nor one "
+                "mask for the whole batch (1, C, 1, 1)",
+            )
+        torch.manual_seed(2024)
+        again = call_learner(fn, x, p, what=f"fn(x, p={p}) again", hint=hint)
         require(
-            not bool(torch.all(per_sample == per_sample[0])),
-            "every sample got the same mask",
-            "draw one mask entry per (sample, channel)",
+            isinstance(again, torch.Tensor) and torch.equal(again, y),
+            "the same torch.manual_seed gave a different output",
+            "draw the mask with torch's generator (torch.rand), not NumPy or Python",
+        )
+        other = call_learner(fn, x, p, what=f"fn(x, p={p}) again", hint=hint)
+        require(
+            isinstance(other, torch.Tensor) and not torch.equal(other, y),
+            "a second call gave the same mask",
+            "draw a new mask on every call; do not reseed inside fn",
         )
         y0 = call_learner(fn, x, 0.0, what="fn(x, p=0.0)", hint=hint)
         require(
             isinstance(y0, torch.Tensor) and torch.equal(y0, x),
             "p = 0 must return the input unchanged",
+        )
+        y1 = call_learner(fn, x, 1.0, what="fn(x, p=1.0)", hint=hint)
+        require(
+            isinstance(y1, torch.Tensor)
+            and y1.shape == x.shape
+            and bool(torch.all(y1 == 0)),
+            "p = 1 must return zeros (every map dropped)",
+            "at p = 1 the scale 1/q divides by zero and 0/0 is NaN: return zeros",
         )
     finally:
         torch.random.set_rng_state(gen_state)

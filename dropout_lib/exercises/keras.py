@@ -200,8 +200,17 @@ def check_spatial_dropout2d(fn: Callable[..., Any]) -> bool:
     For `data_format="channels_last"` (inputs `(N, H, W, C)`) and
     `"channels_first"` (`(N, C, H, W)`): each feature map (one sample, one
     channel) is either all zeros or all kept and scaled by 1/(1−p);
-    maps are dropped with probability `p`; `p == 0` returns the values,
-    `p == 1` gives zeros; `x` is never modified.
+    maps are dropped with probability `p`; the maps of one sample are dropped
+    independently of each other (not one mask per sample, noise shape
+    `(N, 1, 1, 1)`) and of the other samples' (not one mask for the batch);
+    the mask comes from `rng` (the same generator state gives the same output,
+    another state another mask); `p == 0` returns the values, `p == 1` gives
+    zeros (finite); `x` is never modified.
+
+    Independence is checked on disjoint pairs of maps: two independent keep
+    decisions agree with probability a = p² + q², so the fraction of agreeing
+    pairs among m disjoint pairs must lie within `._checking.Z` standard
+    errors √(a(1−a)/m) of a; a shared mask makes it 1.
     """
     require_callable(fn, "fn", "fn(x, p, rng, data_format)")
     rng0 = np.random.default_rng(10)
@@ -241,6 +250,44 @@ def check_spatial_dropout2d(fn: Callable[..., Any]) -> bool:
             f"{data_format}: kept maps are not scaled by 1 / (1 - p)",
             "inverted dropout divides by q = 1 - p",
         )
+        # keep decisions as a (sample, channel) table
+        table = maps.reshape(shape[0], -1)
+        agree = (p * p) + (1 - p) * (1 - p)
+        for what, a, b in (
+            ("two channels of one sample", table[:, 0::2], table[:, 1::2]),
+            ("one channel of two samples", table[0::2], table[1::2]),
+        ):
+            same = float(np.mean(a == b))
+            within_z(
+                same,
+                agree,
+                math.sqrt(agree * (1 - agree) / a.size),
+                f"{data_format}: how often {what} share their keep decision",
+                f"draw one independent mask entry per (sample, channel): the noise "
+                f"shape is {noise}, neither one entry per sample nor one mask "
+                "for the whole batch",
+            )
+        again = np.asarray(
+            call_learner(
+                fn, x, p, np.random.default_rng(11), data_format, what=data_format
+            )
+        )
+        require(
+            np.array_equal(again, out),
+            f"{data_format}: the same rng state gave a different output",
+            "draw the mask from the rng argument, not from np.random or a new "
+            "generator",
+        )
+        other = np.asarray(
+            call_learner(
+                fn, x, p, np.random.default_rng(14), data_format, what=data_format
+            )
+        )
+        require(
+            not np.array_equal(other, out),
+            f"{data_format}: another rng state gave the same mask",
+            "draw the mask from the rng argument on every call",
+        )
         out0 = call_learner(
             fn, x, 0.0, np.random.default_rng(12), data_format, what="p=0"
         )
@@ -253,8 +300,8 @@ def check_spatial_dropout2d(fn: Callable[..., Any]) -> bool:
             fn, x, 1.0, np.random.default_rng(13), data_format, what="p=1"
         )
         require(
-            np.all(np.asarray(out1) == 0),
+            np.shape(out1) == x.shape and np.all(np.asarray(out1) == 0),
             "p=1 did not give zeros",
-            "p = 1 drops every map",
+            "p = 1 drops every map; guard the division by q = 1 - p = 0 (0/0 is NaN)",
         )
     return True
