@@ -37,7 +37,9 @@ def test_builder_initial_weights_within_bounds(init):
     ):
         assert float(layer.weight.detach().abs().max()) <= c
     if init == "glorot":
-        assert all(float(m.bias.abs().max()) == 0 for m in st.linear_layers(net))
+        assert all(
+            float(m.bias.detach().abs().max()) == 0 for m in st.linear_layers(net)
+        )
     assert isinstance(opt, torch.optim.Adam)
 
 
@@ -187,3 +189,18 @@ def test_table_and_split_study():
     assert set(out) == {"acc_above", "loss_below", "e1_train", "e1_val", "thin_excess"}
     assert all(v.shape == (2,) for v in out.values())
     assert np.all((out["acc_above"] >= 0) & (out["acc_above"] <= 20))
+
+
+def test_scores_rows_follow_runs_and_means_match_history():
+    torch.manual_seed(0)
+    x = torch.randn(30, 20)
+    y = (x[:, 0] > 0).long()
+    runs = st.run_regime(0.0, [8], [0, 1, 2], (x, y), {"val": (x, y)}, epochs=2)
+    loss, correct = st.scores(runs, x, y)
+    assert loss.shape == correct.shape == (3, 30)
+    for s, r in enumerate(runs):
+        assert loss[s].mean() == pytest.approx(r.history["val_loss"][-1], rel=1e-5)
+        assert correct[s].mean() == pytest.approx(r.history["val_acc"][-1])
+    runs[0].model = None
+    with pytest.raises(ValueError, match="keep its model"):
+        st.scores(runs, x, y)

@@ -46,6 +46,7 @@ __all__ = [
     "nested_bootstrap",
     "per_example",
     "run_regime",
+    "scores",
     "split_study",
     "table",
     "tail_slope",
@@ -167,6 +168,19 @@ def per_example(
     loss = nn.functional.binary_cross_entropy_with_logits(z, yf, reduction="none")
     correct = ((z > 0).double() == yf).double()
     return loss.numpy(), correct.numpy()
+
+
+def scores(
+    runs: Sequence[Run], x: torch.Tensor, y: torch.Tensor
+) -> tuple[np.ndarray, np.ndarray]:
+    """`per_example` for each run's final network: (losses, correct), each
+    [n_runs, n_examples], row s from run s."""
+    pairs = []
+    for r in runs:
+        if r.model is None:
+            raise ValueError("every run must keep its model (keep_models=True)")
+        pairs.append(per_example(r.model, x, y))
+    return np.array([a for a, _ in pairs]), np.array([c for _, c in pairs])
 
 
 @dataclass(frozen=True)
