@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from dropout_lib.exercises._checking import CheckFailed
 from dropout_lib.exercises.overfitting import (
@@ -171,3 +172,101 @@ def off_by_one_stop(losses, patience):
 def test_early_stopping_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(CheckFailed, match=hint):
         check_early_stopping(wrong)
+
+
+# --- check_decay_builder: weight decay instead of dropout ---------------------
+
+from dropout_lib.exercises.overfitting import check_decay_builder  # noqa: E402
+from dropout_lib.models import MLP  # noqa: E402
+
+
+def good_decay(weight_decay):
+    def build(seed):
+        net = MLP(20, [256, 256], 1)
+        return net, torch.optim.AdamW(net.parameters(), weight_decay=weight_decay)
+
+    return build
+
+
+def coupled_decay(weight_decay):  # Adam's L2 penalty is accepted too
+    def build(seed):
+        net = MLP(20, [256, 256], 1, dropout=0.0)
+        return net, torch.optim.Adam(net.parameters(), weight_decay=weight_decay)
+
+    return build
+
+
+def dropout_left_on(weight_decay):
+    def build(seed):
+        net = MLP(20, [256, 256], 1, dropout=0.5)
+        return net, torch.optim.AdamW(net.parameters(), weight_decay=weight_decay)
+
+    return build
+
+
+def decay_forgotten(weight_decay):
+    def build(seed):
+        net = MLP(20, [256, 256], 1)
+        return net, torch.optim.Adam(net.parameters())
+
+    return build
+
+
+_SHARED = MLP(20, [256, 256], 1)
+
+
+def one_model_for_all_seeds(weight_decay):
+    def build(seed):
+        return _SHARED, torch.optim.AdamW(
+            _SHARED.parameters(), weight_decay=weight_decay
+        )
+
+    return build
+
+
+def optimizer_on_other_model(weight_decay):
+    def build(seed):
+        net = MLP(20, [256, 256], 1)
+        other = MLP(20, [256, 256], 1)
+        return net, torch.optim.AdamW(other.parameters(), weight_decay=weight_decay)
+
+    return build
+
+
+def wrong_widths(weight_decay):
+    def build(seed):
+        net = MLP(20, [64, 64], 1)
+        return net, torch.optim.AdamW(net.parameters(), weight_decay=weight_decay)
+
+    return build
+
+
+def returns_pair_directly(weight_decay):
+    net = MLP(20, [256, 256], 1)
+    return net, torch.optim.AdamW(net.parameters(), weight_decay=weight_decay)
+
+
+def test_decay_builder_accepts_coupled_and_decoupled():
+    assert check_decay_builder(good_decay)
+    assert check_decay_builder(coupled_decay)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (dropout_left_on, "dropout"),
+        (decay_forgotten, "weight_decay"),
+        (one_model_for_all_seeds, "same model"),
+        (optimizer_on_other_model, "does not update"),
+        (wrong_widths, "20-256-256-1"),
+        (returns_pair_directly, "build"),
+    ],
+)
+def test_decay_builder_rejects_typical_mistakes(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_decay_builder(wrong)
+
+
+def test_decay_builder_rejects_non_callable():
+    with pytest.raises(TypeError):
+        check_decay_builder(0.1)

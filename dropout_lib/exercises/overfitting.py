@@ -12,10 +12,14 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable, Sequence
 
+import torch
+from torch import nn
+
 from ..validation import check_int
-from ._checking import call_learner, fail, require_callable
+from ._checking import call_learner, fail, require, require_callable
 
 __all__ = [
+    "check_decay_builder",
     "check_early_stopping",
     "check_param_count",
     "reference_early_stopping",
@@ -168,4 +172,73 @@ def check_early_stopping(
                     "at best_epoch + patience"
                 )
             fail(f"{case}: expected (best, stop) = {want}, got {pair}", hint)
+    return True
+
+
+def check_decay_builder(
+    fn: Callable[[float], Callable[[int], tuple[nn.Module, torch.optim.Optimizer]]],
+) -> bool:
+    """Check `fn(weight_decay) -> build`, where `build(seed) -> (model, optimizer)`
+    makes the small regime's network WITHOUT dropout (20 → 256 → 256 → 1) and an
+    optimizer with weight decay λ = `weight_decay` on that model's parameters.
+
+    The penalty may be coupled (Adam's `weight_decay`, the gradient of
+    (λ/2)‖θ‖²) or decoupled (AdamW's); what is checked: no active dropout
+    layer, the widths, λ in the optimizer's parameter groups, the optimizer
+    updating exactly this model's parameters, and a fresh model per call.
+    """
+    require_callable(fn, "fn", "(weight_decay) -> build(seed) -> (model, optimizer)")
+    for lam in (0.01, 0.1):
+        build = call_learner(fn, lam, what=f"weight_decay={lam}", hint="return build")
+        require(
+            callable(build),
+            f"weight_decay={lam}: fn must return a function build(seed)",
+            "return the inner function, not its result",
+        )
+        pair = call_learner(build, 0, what="build(0)", hint="return (model, optimizer)")
+        try:
+            model, opt = pair
+        except (TypeError, ValueError):
+            fail(f"build(0) must return (model, optimizer); got {pair!r}")
+        require(
+            isinstance(model, nn.Module) and isinstance(opt, torch.optim.Optimizer),
+            "build(0) must return an nn.Module and a torch.optim.Optimizer",
+        )
+        drops = [
+            m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)
+        ]
+        drops += [m for m in model.modules() if type(m).__name__ == "Dropout"]
+        require(
+            all(float(getattr(m, "p", 0.0)) == 0.0 for m in drops),
+            "the network still has dropout",
+            "compare weight decay against dropout: build the network with dropout=0",
+        )
+        widths = [
+            (m.in_features, m.out_features)
+            for m in model.modules()
+            if isinstance(m, nn.Linear)
+        ]
+        require(
+            widths == [(20, 256), (256, 256), (256, 1)],
+            f"expected Linear layers 20-256-256-1; got {widths}",
+            "use MLP(20, [256, 256], 1)",
+        )
+        decays = {float(g.get("weight_decay", 0.0)) for g in opt.param_groups}
+        require(
+            lam in decays,
+            f"weight_decay={lam}: the optimizer's weight_decay is {sorted(decays)}",
+            "pass weight_decay to the optimizer (Adam or AdamW)",
+        )
+        in_opt = {id(t) for g in opt.param_groups for t in g["params"]}
+        require(
+            {id(t) for t in model.parameters()} <= in_opt,
+            "the optimizer does not update this model's parameters",
+            "create the optimizer from the model that build returns",
+        )
+        again, _ = call_learner(build, 1, what="build(1)", hint="return a new model")
+        require(
+            again is not model,
+            "build returned the same model object twice",
+            "make a fresh network inside build(seed), one per seed",
+        )
     return True
