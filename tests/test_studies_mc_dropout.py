@@ -1,4 +1,4 @@
-"""Tests for dropout_lib.studies.test_time (chapter 7's experiment code)."""
+"""Tests for dropout_lib.studies.mc_dropout (chapter 7's experiment code)."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from torch import nn
 from dropout_lib.data import DataNotFoundError, fashion_mnist
 from dropout_lib.inference import mc_samples
 from dropout_lib.models import MLP
-from dropout_lib.studies import test_time as tt
+from dropout_lib.studies import mc_dropout as tt
 from dropout_lib.uncertainty import mc_samples_batched
 
 
