@@ -21,7 +21,7 @@ Layout (`ls dropout_lib`), from the bottom up:
   `train`, `evaluate`, `Run`, `run_seeds`), `dropout_lib.stats`
   (the one standard for claims over seeds), `dropout_lib.plotting`;
 * `dropout_lib.studies`: code that serves one chapter, one module per
-  chapter slug (`keras`, `d2l`, `d2l_pitfalls`, `batchnorm`, `test_time`); a
+  chapter slug (`keras`, `d2l`, `d2l_pitfalls`, `batchnorm`, `mc_dropout`); a
   study imports concepts, never another study;
 * `dropout_lib.exercises`: the exercise checkers, one module per chapter,
   all built on `exercises._checking`.

@@ -25,6 +25,7 @@ modified. Entropies use the natural logarithm (nats) with 0 log 0 = 0.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -355,6 +356,15 @@ def mc_samples_batched(
     `torch.random.fork_rng` (the caller's generator is untouched).
     Every module's mode is restored on exit. Returns probabilities (softmax
     over the last axis) or raw `logits`.
+
+    With T >= 2 passes that are all identical (up to float rounding,
+    rtol 1e-5, atol 1e-6), it warns (RuntimeWarning):
+    then no dropout ran, although the model may hold dropout. That happens
+    when the model has no dropout module, and also for dropout that reads
+    its OWNER's mode rather than a dropout module's: the eval fast path of
+    `torch.nn.TransformerEncoderLayer`, `nn.MultiheadAttention(dropout=...)`,
+    `nn.LSTM`/`nn.GRU(dropout=...)` and `F.dropout(x, training=self.training)`
+    in user code. Put those owning modules in training mode instead.
     """
     check_module(model)
     check_tensor(x)
@@ -381,4 +391,16 @@ def mc_samples_batched(
                 out = model(tiled)
                 out = out.reshape(passes, len(xb), *out.shape[1:])
                 outs.append(torch.softmax(out, dim=-1) if output == "probs" else out)
-    return torch.cat(outs, dim=1)
+    result = torch.cat(outs, dim=1)
+    same = torch.allclose(result, result[:1].expand_as(result), rtol=1e-5, atol=1e-6)
+    if passes >= 2 and same:
+        warnings.warn(
+            f"all {passes} MC dropout passes are identical: no dropout ran. "
+            "Dropout that follows its owner's mode (TransformerEncoderLayer's "
+            "fast path, MultiheadAttention/LSTM/GRU dropout=, "
+            "F.dropout(training=self.training)) stays off under dropout_active; "
+            "put the owning modules in train() mode",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return result

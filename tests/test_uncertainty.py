@@ -11,7 +11,7 @@ from torch import nn
 
 from dropout_lib.inference import mc_samples
 from dropout_lib.models import MLP
-from dropout_lib.nn import Dropout
+from dropout_lib.nn import Dropout, dropout_active
 from dropout_lib.reproducibility import get_device
 from dropout_lib.uncertainty import (
     auroc,
@@ -308,3 +308,53 @@ def test_batched_on_the_default_device():
     y = torch.zeros(8, dtype=torch.long, device=device)
     assert math.isfinite(nll(s.mean(0), y))
     assert 0 <= expected_calibration_error(s.mean(0), y) <= 1
+
+
+class _OwnerModeDropout(nn.Module):
+    """Dropout written as F.dropout(x, training=self.training): no dropout module."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(nn.functional.dropout(x, 0.5, training=self.training))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        _OwnerModeDropout,
+        lambda: nn.Sequential(nn.Linear(6, 3)),  # no dropout at all
+    ],
+)
+def test_batched_warns_when_all_passes_are_identical(make):
+    model = make()
+    x = torch.randn(4, 6)
+    with pytest.warns(RuntimeWarning, match="identical"):
+        out = mc_samples_batched(model, x, 3)
+    assert torch.equal(out[0], out[1])
+    # the workaround: the owner in training mode makes the passes differ
+    if isinstance(model, _OwnerModeDropout):
+        model.train()
+        with dropout_active(model, others="keep"):
+            out = torch.stack([model(x).softmax(-1) for _ in range(3)])
+        assert (out[0] - out[1]).abs().max() > 1e-3
+
+
+def test_batched_warns_for_transformer_fast_path():
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(
+        8, 2, dim_feedforward=16, dropout=0.3, batch_first=True
+    )
+    x = torch.randn(3, 5, 8)
+    with pytest.warns(RuntimeWarning, match="identical"):
+        mc_samples_batched(layer, x, 3, output="logits")
+
+
+def test_batched_does_not_warn_with_real_dropout():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mc_samples_batched(_one_dropout_net(), torch.randn(4, 6), 3, seed=0)

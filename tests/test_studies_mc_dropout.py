@@ -1,4 +1,4 @@
-"""Tests for dropout_lib.studies.test_time (chapter 7's experiment code)."""
+"""Tests for dropout_lib.studies.mc_dropout (chapter 7's experiment code)."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from torch import nn
 from dropout_lib.data import DataNotFoundError, fashion_mnist
 from dropout_lib.inference import mc_samples
 from dropout_lib.models import MLP
-from dropout_lib.studies import test_time as tt
+from dropout_lib.studies import mc_dropout as tt
 from dropout_lib.uncertainty import mc_samples_batched
 
 
@@ -93,7 +93,7 @@ def test_train_predict_and_tables():
     with pytest.raises(ValueError, match="method"):
         pr.probs("bayes")
     table = tt.score_table(p_in, split.y_test)
-    assert set(table) == {"ws", "mc", "ens"}
+    assert set(table) == {"ws", "ts", "mc", "ens"}
     assert table["mc"]["nll"].shape == (2,)
     assert np.all((table["ws"]["acc"] >= 0) & (table["ws"]["acc"] <= 1))
     ood = tt.ood_table(p_in, p_out)
@@ -111,12 +111,46 @@ def test_curve_and_claim():
     assert c["acc"].shape == (2, 2) and c["nll"].shape == (2, 2)
     with pytest.raises(ValueError, match="passes"):
         tt.curve_over_passes(preds, split.y_test, [6])
-    line, d = tt.claim("x", [1.0, 1.1, 1.2, 1.3, 1.4], [0.0, 0.1, 0.15, 0.3, 0.41])
-    assert "A > B" in line and d.a_better
-    line, d = tt.claim("x", [0.0, 0.1, 0.15, 0.3, 0.41], [1.0, 1.1, 1.2, 1.3, 1.4])
-    assert "A < B" in line and d.b_better
-    line, _ = tt.claim("x", [0.1, -0.1, 0.2, -0.2, 0.0], [0.0] * 5)
-    assert "inconclusive at 5 seeds" in line
+    c = tt.compare("x", [1.0, 1.1, 1.2, 1.3, 1.4], [0.0, 0.1, 0.15, 0.3, 0.41])
+    assert c.direction == ">" and c.holds and c.tier in ("supported", "replicates")
+    c = tt.compare("x", [0.0, 0.1, 0.15, 0.3, 0.41], [1.0, 1.1, 1.2, 1.3, 1.4])
+    assert c.direction == "<" and c.holds
+    c = tt.compare("x", [0.1, -0.1, 0.2, -0.2, 0.0], [0.0] * 5)
+    assert c.tier == "inconclusive" and "inconclusive" in str(c)
+
+
+def test_temperature_scaling():
+    g = torch.Generator().manual_seed(0)
+    logits = 3.0 * torch.randn(4000, 5, generator=g)
+    y = torch.distributions.Categorical(logits=logits).sample()
+    # the data were drawn at temperature 1: a prediction tempered by 2 is refitted
+    # back to about 1/2 of it, i.e. the fit finds T = 0.5
+    soft = torch.softmax(logits / 2.0, dim=1)
+    assert abs(tt.fit_temperature(soft, y) - 0.5) < 0.05
+    pr = tt.Predictions(soft, soft[None], soft[None], temp=0.5)
+    assert torch.allclose(pr.probs("ts"), torch.softmax(logits, 1).double(), atol=1e-6)
+    assert torch.equal(pr.probs("ws"), soft)
+    with pytest.raises(ValueError, match="same length"):
+        tt.fit_temperature(soft, y[:10])
+
+
+def test_subset_train_and_score_methods():
+    split = fake_split(n=64)
+    small = tt.subset_train(split, 2)
+    assert len(small.x_train) == 16 and torch.equal(small.x_test, split.x_test)
+    assert torch.equal(torch.bincount(small.y_train), torch.full((8,), 2))
+    runs = tt.train_models(small, [0], hidden=(8,), epochs=1)
+    pr = tt.predict([runs[0].model], split.x_test, 3, temp=2.0)
+    table = tt.score_table([pr, pr], split.y_test, methods=("ws", "ts"))
+    assert set(table) == {"ws", "ts"}
+
+
+def test_gap_regression_small():
+    r = tt.gap_regression(n_train=20, steps=30, passes=8, width=8)
+    assert r["mean"].shape == r["sd"].shape == r["grid"].shape
+    assert r["inv_tau"] >= 0 and set(r["coverage"]) == {"mc only", "mc + 1/tau"}
+    assert r["coverage"]["mc + 1/tau"] >= r["coverage"]["mc only"]
+    assert r["x"].abs().min() >= 1.0  # the gap (-1, 1) holds no training input
 
 
 def test_ensemble_view_grid_small():

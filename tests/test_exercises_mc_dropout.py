@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dropout_lib.exercises._checking import CheckFailed
-from dropout_lib.exercises.test_time import check_ece, check_mutual_information
+from dropout_lib.exercises.mc_dropout import check_ece, check_mutual_information
 from dropout_lib.uncertainty import expected_calibration_error, mutual_information
 
 

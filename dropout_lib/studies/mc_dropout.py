@@ -11,6 +11,7 @@ network with BatchNorm for the "doing it right in code" section.
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -24,8 +25,8 @@ from torch import nn
 from ..data import fashion_mnist
 from ..inference import mc_samples, weight_scaled_predict
 from ..models import MLP
-from ..nn import Dropout
-from ..stats import PairedDiff, paired_diff
+from ..nn import Dropout, dropout_active
+from ..stats import Claim, claim, paired_diff
 from ..training import Run, run_seeds, to_tensors
 from ..uncertainty import (
     auroc,
@@ -43,7 +44,11 @@ __all__ = [
     "Predictions",
     "Split",
     "build_bn_mlp",
-    "claim",
+    "compare",
+    "fit_temperature",
+    "gap_regression",
+    "load_validation",
+    "subset_train",
     "curve_over_passes",
     "ensemble_view_grid",
     "keras_twin",
@@ -113,6 +118,44 @@ def load_split(
     return Split(xt, yt, xs, ys, xo, seen)
 
 
+def load_validation(
+    n_train_per_class: int = 1000,
+    n_per_class: int = 250,
+    held_out: Sequence[int] = HELD_OUT,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validation images and labels (renumbered like `load_split`'s): the
+    `n_per_class` training images of each seen class that follow the first
+    `n_train_per_class` (so none of them is in `load_split`'s training set)."""
+    n_train_per_class = check_int(n_train_per_class, "n_train_per_class", 1)
+    n_per_class = check_int(n_per_class, "n_per_class", 1)
+    held = tuple(check_int(c, "held_out entries", 0) for c in held_out)
+    seen = tuple(c for c in range(10) if c not in held)
+    remap = np.full(10, -1, dtype=np.int64)
+    remap[list(seen)] = np.arange(len(seen))
+    x_tr, y_tr = fashion_mnist("train")
+    end = n_train_per_class + n_per_class
+    idx = np.sort(
+        np.concatenate([np.flatnonzero(y_tr == c)[n_train_per_class:end] for c in seen])
+    )
+    return to_tensors(x_tr[idx], remap[y_tr[idx]])
+
+
+def subset_train(split: Split, per_class: int) -> Split:
+    """`split` with only the first `per_class` training images of each class
+    (test and held-out images unchanged): the small-data regime."""
+    per_class = check_int(per_class, "per_class", 1)
+    y = split.y_train.cpu().numpy()
+    idx = torch.from_numpy(_subset(y, range(len(split.classes)), per_class))
+    return Split(
+        split.x_train[idx],
+        split.y_train[idx],
+        split.x_test,
+        split.y_test,
+        split.x_ood,
+        split.classes,
+    )
+
+
 def rotate(x: torch.Tensor, angle: float) -> torch.Tensor:
     """Images `[N, H, W]` rotated by `angle` degrees about their centre.
 
@@ -180,26 +223,71 @@ def _to_cpu(runs: list[Run]) -> list[Run]:
 @dataclass(frozen=True)
 class Predictions:
     """One seed's predictions on one input set: `ws` `[N, C]` (weight scaling),
-    `mc` `[T, N, C]` (MC dropout passes), `ens` `[M, N, C]` (members)."""
+    `mc` `[T, N, C]` (MC dropout passes), `ens` `[M, N, C]` (members), and
+    `temp`, the temperature of the temperature-scaled method `ts`."""
 
     ws: torch.Tensor
     mc: torch.Tensor
     ens: torch.Tensor
+    temp: float = 1.0
 
     def probs(self, method: str, passes: int | None = None) -> torch.Tensor:
-        """Predictive probabilities `[N, C]` of `method` in `ws`, `mc`, `ens`
-        (`passes`: use only the first so many MC passes)."""
+        """Predictive probabilities `[N, C]` of `method` in `ws`, `ts`, `mc`,
+        `ens` (`passes`: use only the first so many MC passes).
+
+        `ts` is weight scaling with temperature `temp`:
+        softmax(z / temp) = softmax(log p_ws / temp), since log p_ws differs
+        from the logits z only by a constant per row.
+        """
         if method == "ws":
             return self.ws
+        if method == "ts":
+            return _tempered(self.ws, self.temp)
         if method == "mc":
             return self.mc[: passes or len(self.mc)].mean(dim=0)
         if method == "ens":
             return self.ens.mean(dim=0)
-        raise ValueError(f"method must be 'ws', 'mc' or 'ens'; got {method!r}")
+        raise ValueError(f"method must be 'ws', 'ts', 'mc' or 'ens'; got {method!r}")
+
+
+def _tempered(probs: torch.Tensor, temp: float) -> torch.Tensor:
+    """softmax(log p / temp), computed in float64."""
+    logp = probs.double().clamp_min(1e-300).log()
+    return torch.softmax(logp / temp, dim=-1)
+
+
+def fit_temperature(probs: torch.Tensor, y: torch.Tensor) -> float:
+    """The temperature T > 0 that minimises the NLL of softmax(log p / T) on
+    (`probs`, `y`) (Guo et al. 2017), searched over log T in [-3, 3].
+
+    Fit it on validation data the model was not trained on; T > 1 softens
+    the predictions, T < 1 sharpens them.
+    """
+    from scipy.optimize import minimize_scalar
+
+    check_tensor(probs, "probs", ndim=2)
+    if len(probs) != len(y):
+        raise ValueError(
+            f"probs and y must have the same length; got {len(probs)} and {len(y)}"
+        )
+    logp = probs.double().clamp_min(1e-300).log()
+    idx = y.long().reshape(-1, 1).to(probs.device)
+
+    def loss(log_t: float) -> float:
+        lp = torch.log_softmax(logp / math.exp(log_t), dim=-1)
+        return float(-lp.gather(1, idx).mean())
+
+    res = minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")
+    return float(math.exp(res.x))
 
 
 def predict(
-    members: Sequence[nn.Module], x: torch.Tensor, passes: int, *, seed: int = 0
+    members: Sequence[nn.Module],
+    x: torch.Tensor,
+    passes: int,
+    *,
+    seed: int = 0,
+    temp: float = 1.0,
 ) -> Predictions:
     """Weight scaling and `passes` MC dropout passes of `members[0]`, and every
     member's weight-scaled prediction (the deep ensemble), on inputs `x`.
@@ -215,7 +303,7 @@ def predict(
     ens = torch.stack(
         [weight_scaled_predict(m, x.to(_device_of(m))).to(x.device) for m in members]
     )
-    return Predictions(ws, mc, ens)
+    return Predictions(ws, mc, ens, float(temp))
 
 
 def _device_of(model: nn.Module) -> torch.device:
@@ -225,15 +313,18 @@ def _device_of(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-METHODS = ("ws", "mc", "ens")
+METHODS = ("ws", "ts", "mc", "ens")
 
 
 def score_table(
-    preds: Sequence[Predictions], y: torch.Tensor, n_bins: int = 15
+    preds: Sequence[Predictions],
+    y: torch.Tensor,
+    n_bins: int = 15,
+    methods: Sequence[str] = METHODS,
 ) -> dict[str, dict[str, np.ndarray]]:
     """`table[method][metric]`: one value per seed of accuracy, NLL, Brier, ECE."""
     out: dict[str, dict[str, np.ndarray]] = {}
-    for method in METHODS:
+    for method in methods:
         rows: dict[str, list[float]] = {"acc": [], "nll": [], "brier": [], "ece": []}
         for pr in preds:
             p = pr.probs(method)
@@ -265,26 +356,16 @@ def curve_over_passes(
     return {"acc": acc, "nll": loss}
 
 
-def claim(
-    name: str,
-    a: Sequence[float] | np.ndarray,
-    b: Sequence[float] | np.ndarray,
-    digits: int = 3,
-) -> tuple[str, PairedDiff]:
-    """One line for a table of claims, and the paired difference A - B behind it.
-
-    The verdict is `"A > B"` or `"A < B"` only when the 95 % interval of
-    `dropout_lib.stats.paired_diff` excludes 0, and `"inconclusive at n
-    seeds"` otherwise.
+def compare(
+    name: str, a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray
+) -> Claim:
+    """The paired difference A - B over seeds as a `dropout_lib.stats.Claim`
+    in the direction of its mean (A - B > 0 when the mean is positive), with
+    the book's tier ("replicates", "supported" or "inconclusive"). For
+    reporting a table of comparisons; it asserts nothing.
     """
     d = paired_diff(a, b)
-    if d.a_better:
-        verdict = "A > B"
-    elif d.b_better:
-        verdict = "A < B"
-    else:
-        verdict = f"inconclusive at {d.n} seeds"
-    return f"{name:<34} {d.format(digits)}  {verdict}", d
+    return claim(name, d, ">" if d.mean > 0 else "<")
 
 
 def ood_table(
@@ -541,3 +622,104 @@ def keras_twin(model: nn.Sequential, dropout_cls: Any) -> Any:
             ]
         layer.set_weights(w)
     return twin
+
+
+# --------------------------------------------------------------------------
+# a 1-D regression with a gap in the data
+# --------------------------------------------------------------------------
+
+
+def _gap_data(
+    n: int, gen: torch.Generator, noise: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`n` points with x uniform on [-3, -1] or [1, 3] (the gap is (-1, 1))
+    and y = sin(2x)/2 + x/4 + noise."""
+    u = torch.rand(n, 1, generator=gen, dtype=torch.float64)
+    side = torch.where(torch.rand(n, 1, generator=gen) < 0.5, -1.0, 1.0).double()
+    x = side * (1.0 + 2.0 * u)
+    y = (
+        0.5 * torch.sin(2 * x)
+        + 0.25 * x
+        + noise * torch.randn(n, 1, generator=gen, dtype=torch.float64)
+    )
+    return x.float(), y.float()
+
+
+def gap_regression(
+    *,
+    n_train: int = 80,
+    p: float = 0.2,
+    width: int = 64,
+    weight_decay: float = 1e-4,
+    steps: int = 500,
+    passes: int = 200,
+    noise: float = 0.1,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """MC dropout on a 1-D regression whose inputs leave a gap at (-1, 1).
+
+    An MLP 1 -> width -> width -> 1 with dropout `p` before both hidden-to-
+    hidden and hidden-to-output weight layers is fitted by full-batch Adam
+    (`weight_decay`) to the mean squared error on `n_train` points.
+    On a grid of x in [-4, 4] it returns the MC mean m(x) and the spread of
+    the passes s(x) (`passes` passes). The model precision tau enters the
+    predictive variance as s(x)^2 + 1/tau (Gal and Ghahramani 2016); here
+    1/tau is fitted on 200 fresh validation points by matching the mean
+    squared residual, 1/tau = max(mean((y - m)^2 - s^2), 0). `coverage`
+    gives the fraction of 2000 fresh test points (inside the data region)
+    that fall within m +- 2 s and within m +- 2 sqrt(s^2 + 1/tau).
+    """
+    p = check_probability(p, "p")
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", 0))
+    x, y = _gap_data(n_train, gen, noise)
+    x_val, y_val = _gap_data(200, gen, noise)
+    x_te, y_te = _gap_data(2000, gen, noise)
+    torch.manual_seed(seed)
+    model = nn.Sequential(
+        nn.Linear(1, width),
+        nn.ReLU(),
+        nn.Dropout(p),
+        nn.Linear(width, width),
+        nn.ReLU(),
+        nn.Dropout(p),
+        nn.Linear(width, 1),
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2, weight_decay=weight_decay)
+    model.train()
+    for _ in range(check_int(steps, "steps", 1)):
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+    model.eval()
+
+    def mc(xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with dropout_active(model, others="eval"), torch.no_grad():
+            tiled = xs.repeat(passes, 1)
+            out = model(tiled).reshape(passes, len(xs)).double()
+        return out.mean(0), out.std(0)
+
+    grid = torch.linspace(-4, 4, 161).reshape(-1, 1)
+    m, sd = mc(grid)
+    mv, sv = mc(x_val)
+    inv_tau = max(float(((y_val[:, 0].double() - mv) ** 2 - sv**2).mean()), 0.0)
+    mt, st = mc(x_te)
+    r = (y_te[:, 0].double() - mt).abs()
+    coverage = {
+        "mc only": float((r <= 2 * st).double().mean()),
+        "mc + 1/tau": float((r <= 2 * (st**2 + inv_tau).sqrt()).double().mean()),
+    }
+    gap = grid[:, 0].abs() < 1
+    data = (grid[:, 0].abs() >= 1) & (grid[:, 0].abs() <= 3)
+    return {
+        "x": x[:, 0],
+        "y": y[:, 0],
+        "grid": grid[:, 0],
+        "mean": m,
+        "sd": sd,
+        "inv_tau": inv_tau,
+        "noise_var": noise**2,
+        "coverage": coverage,
+        "sd_gap": float(sd[gap].mean()),
+        "sd_data": float(sd[data].mean()),
+    }
