@@ -127,7 +127,26 @@ def _toy_notebook(path: Path) -> None:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     NotebookClient(nb, timeout=120, kernel_name="python3").execute()
     nbformat.write(nb, path)
-    fp.record_in_notebook(path, fp.kernel_fingerprint())
+    _record_in_fresh_process(path)
+
+
+def _record_in_fresh_process(path: Path) -> None:
+    # As `make refresh` does: a new process pins the code path before torch's
+    # first kernel. (This test process may have run torch on another path already.)
+    subprocess.run(
+        [sys.executable, "-m", "dropout_lib.fingerprint", "record", str(path)],
+        check=True,
+    )
+
+
+def _fresh_fingerprint() -> dict[str, str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "dropout_lib.fingerprint", "show"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out)
 
 
 def _edit(path: Path, cell: int, change) -> None:
@@ -191,7 +210,7 @@ def test_make_test_notebooks_skips_digits_on_other_kernels(toy, tmp_path):
     path = tmp_path / "elsewhere.ipynb"
     shutil.copy(toy, path)
     _edit(path, 0, lambda cell: cell["outputs"][0].update(text="4.501\n"))
-    other = {**fp.kernel_fingerprint(), "kernel: numpy matmul (BLAS)": "another"}
+    other = {**_fresh_fingerprint(), "kernel: numpy matmul (BLAS)": "another"}
     fp.record_in_notebook(path, other)
     run = _make_test_notebooks(path)
     assert run.returncode == 0, run.stdout + run.stderr
