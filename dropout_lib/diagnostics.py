@@ -163,12 +163,7 @@ def variance_shift(mean: Any, var: Any, p: float) -> tuple[np.ndarray, np.ndarra
     never negative. Returns `(var_train, var_test)` as float64 arrays broadcast
     from `mean` and `var`; `p` must be below 1.
     """
-    p = check_probability(p, "p")
-    if p == 1.0:
-        raise ValueError(
-            "p must be below 1: with p = 1 dropout outputs zeros and X = a x / q "
-            "is undefined"
-        )
+    p = check_probability(p, "p", below_one=True)
     c = check_real_array(mean, "mean").astype(np.float64)
     v = check_real_array(var, "var").astype(np.float64)
     if np.any(v < 0):
@@ -195,9 +190,7 @@ def conv_variance_shift(
     entries of `x`. `x` has shape `(N, C_in, H, W)` and `weight`
     `(C_out, C_in, k, k)` (stride 1); returns shape `(C_out,)`.
     """
-    p = check_probability(p, "p")
-    if p == 1.0:
-        raise ValueError("p must be below 1")
+    p = check_probability(p, "p", below_one=True)
     x = check_tensor(x, "x")
     weight = check_tensor(weight, "weight")
     if x.ndim != 4 or weight.ndim != 4 or weight.shape[1] != x.shape[1]:
@@ -248,9 +241,7 @@ def conv_variance_terms(
     `x` is `(N, C_in, H, W)`, `weight` `(C_out, C_in, k, k)`, stride 1;
     computed in float64.
     """
-    p = check_probability(p, "p")
-    if p == 1.0:
-        raise ValueError("p must be below 1")
+    p = check_probability(p, "p", below_one=True)
     x = check_tensor(x, "x", ndim=4)
     weight = check_tensor(weight, "weight", ndim=4)
     padding = check_int(padding, "padding", 0)

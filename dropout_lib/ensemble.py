@@ -151,8 +151,8 @@ def softmax_regression_ensemble(
     mean and the NGM over masks (weighted by π(m)) and the weight-scaled
     prediction, in float64. Requires 0 < p < 1 and n ≤ `MAX_ENUMERATED_UNITS`.
     """
-    p = check_probability(p, "p")
-    if not 0.0 < p < 1.0:
+    p = check_probability(p, "p", below_one=True)
+    if p == 0.0:
         raise ValueError(f"p must lie in the open interval (0, 1); got p={p}")
     W = check_real_array(W, "W").astype(np.float64)
     b = check_real_array(b, "b").astype(np.float64)

@@ -77,9 +77,7 @@ def expected_dropout_logistic_loss(
     Every one of the 2^d masks is weighted by its probability qᵏ p^(d−k); `d`
     is limited by `dropout_lib.ensemble.all_masks`. Requires p < 1.
     """
-    p = check_probability(p, "p")
-    if p == 1.0:
-        raise ValueError("p must be < 1: inverted dropout divides by q = 1 - p")
+    p = check_probability(p, "p", below_one=True)
     b, x, t = _check_glm(beta, X, y)
     if t is None:  # unreachable: labels were passed; narrows the type
         raise ValueError("y is required")
@@ -98,9 +96,7 @@ def dropout_quadratic_penalty(beta: np.ndarray, X: np.ndarray, p: float) -> floa
 
     It does not depend on the labels. Requires p < 1.
     """
-    p = check_probability(p, "p")
-    if p == 1.0:
-        raise ValueError("p must be < 1: inverted dropout divides by q = 1 - p")
+    p = check_probability(p, "p", below_one=True)
     b, x, _ = _check_glm(beta, X)
     fisher_diag = (logistic_variance(x @ b)[:, None] * x**2).mean(axis=0)
     return float(p / (2.0 * (1.0 - p)) * np.sum(b**2 * fisher_diag))

@@ -286,9 +286,7 @@ def group_mean_variance(d: int, block: int, p: float) -> float:
     block = check_int(block, "block", 1)
     if d % block:
         raise ValueError(f"block must divide d; got d={d}, block={block}")
-    p = check_probability(p, "p")
-    if p == 1.0:
-        raise ValueError("p must satisfy 0 <= p < 1 (the variance is infinite at 1)")
+    p = check_probability(p, "p", below_one=True)
     return p / (1.0 - p) * block / d
 
 
