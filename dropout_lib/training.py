@@ -141,6 +141,11 @@ def train(
     runs with the same seed and initial weights visit the same batches. Returns
     the `History`; `on_epoch_end(epoch, model, history)` is called after each
     epoch's metrics are recorded.
+
+    Side effects: `model` is trained in place, moved to `device` (default
+    `get_device()`), and left in eval mode (`model.eval()`) on return, so
+    dropout is off for whatever the caller does next; call `model.train()`
+    before training it further by hand.
     """
     epochs = check_int(epochs, "epochs", 1)
     batch_size = check_int(batch_size, "batch_size", 1)
