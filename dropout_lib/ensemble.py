@@ -67,7 +67,8 @@ def mask_probabilities(masks: np.ndarray, p: float) -> np.ndarray:
     if m.ndim != 2 or not np.all((m == 0) | (m == 1)):
         raise ValueError("masks must be a 2-D array of zeros and ones")
     kept = m.sum(axis=1)
-    return (1.0 - p) ** kept * p ** (m.shape[1] - kept)
+    probs: np.ndarray = (1.0 - p) ** kept * p ** (m.shape[1] - kept)
+    return probs
 
 
 def normalised_geometric_mean(
@@ -124,7 +125,8 @@ def tv_distance(
         raise ValueError(
             f"a and b must have the same shape; got {xa.shape}, {xb.shape}"
         )
-    return 0.5 * np.abs(xa - xb).sum(axis=-1)
+    tv: np.ndarray = 0.5 * np.abs(xa - xb).sum(axis=-1)
+    return tv
 
 
 class SoftmaxEnsemble(NamedTuple):
@@ -179,4 +181,5 @@ def softmax_regression_ensemble(
 
 def _logsumexp(z: np.ndarray) -> np.ndarray:
     top = z.max(axis=-1, keepdims=True)
-    return top + np.log(np.exp(z - top).sum(axis=-1, keepdims=True))
+    lse: np.ndarray = top + np.log(np.exp(z - top).sum(axis=-1, keepdims=True))
+    return lse

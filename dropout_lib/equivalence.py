@@ -38,7 +38,7 @@ records how far apart they are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -270,7 +270,7 @@ def side_by_side(
 
     def groups(
         params: dict[str, torch.Tensor], next_name: str, next_lr: float, next_wd: float
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         return [
             {"params": [params["U"]], "lr": lr, "weight_decay": weight_decay},
             {"params": [params["b"], params["c"]], "lr": lr, "weight_decay": 0.0},
@@ -314,7 +314,7 @@ def side_by_side(
         with torch.no_grad():
             diffs = [(inv[k] - cla[k]).abs().max().item() for k in ("U", "b", "c")]
             diffs.append((inv["W"] - q * cla["V"]).abs().max().item())
-        return max(diffs)
+        return float(max(diffs))
 
     mask_gen = torch.Generator().manual_seed(int(seed) + 1)
     order_gen = torch.Generator().manual_seed(int(seed) + 2)

@@ -52,7 +52,8 @@ def _check_glm(
 
 
 def _softplus(z: np.ndarray) -> np.ndarray:
-    return np.logaddexp(0.0, z)
+    out: np.ndarray = np.logaddexp(0.0, z)
+    return out
 
 
 def logistic_loss(beta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:

@@ -62,7 +62,7 @@ def check_float_tensor(x: object, name: str = "X") -> torch.Tensor:
     complex tensors. Raises `TypeError` for anything else (the tensor check
     itself is `dropout_lib.validation.check_tensor`).
     """
-    t = check_tensor(x, name)
+    t: torch.Tensor = check_tensor(x, name)
     if not t.is_floating_point():  # False for integer, bool and complex tensors
         raise TypeError(
             f"{name} must be a real floating-point tensor (dropout rescales by "
@@ -197,7 +197,8 @@ class D2LNet(nn.Module):
         return H1, H2
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.lin3(self.hidden(X)[1])
+        logits: torch.Tensor = self.lin3(self.hidden(X)[1])
+        return logits
 
     def extra_repr(self) -> str:
         return f"dropout1={self.dropout1}, dropout2={self.dropout2}"
