@@ -66,8 +66,14 @@ def mask_probabilities(masks: np.ndarray, p: float) -> np.ndarray:
     m = check_real_array(masks, "masks")
     if m.ndim != 2 or not np.all((m == 0) | (m == 1)):
         raise ValueError("masks must be a 2-D array of zeros and ones")
-    kept = m.sum(axis=1)
-    probs: np.ndarray = (1.0 - p) ** kept * p ** (m.shape[1] - kept)
+    return _mask_probabilities(m, p)
+
+
+def _mask_probabilities(masks: np.ndarray, p: float) -> np.ndarray:
+    """`mask_probabilities` for masks and a `p` the caller has checked (the
+    masks of `all_masks`)."""
+    kept = masks.sum(axis=1)
+    probs: np.ndarray = (1.0 - p) ** kept * p ** (masks.shape[1] - kept)
     return probs
 
 
@@ -168,7 +174,7 @@ def softmax_regression_ensemble(
         raise ValueError(f"x has {x.shape[1]} features but W reads {W.shape[1]}")
     q = 1.0 - p
     masks = all_masks(W.shape[1])
-    pi = mask_probabilities(masks, p)
+    pi = _mask_probabilities(masks, p)
     # logits[j, i, c] for mask j, example i, class c
     logits = np.einsum("jn,in,cn->jic", masks, x, W) / q + b
     log_probs = logits - _logsumexp(logits)

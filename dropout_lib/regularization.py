@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ensemble import all_masks, mask_probabilities
+from .ensemble import _mask_probabilities, all_masks
 from .validation import check_probability, check_real_array
 
 __all__ = [
@@ -84,7 +84,7 @@ def expected_dropout_logistic_loss(
         raise ValueError("y is required")
     q = 1.0 - p
     masks = all_masks(b.shape[0])
-    pi = mask_probabilities(masks, p)
+    pi = _mask_probabilities(masks, p)
     eta = (x @ (masks * b).T) / q  # [N, n_masks]
     loss = _softplus(eta) - t[:, None] * eta
     return float(np.mean(loss @ pi))
