@@ -97,31 +97,15 @@ def dropout(
     """
     p = check_probability(p, "p")
     arr = check_real_array(x, "x")
+    out_dtype = float_dtype_for(arr.dtype)
     mask_shape = resolve_noise_shape(arr.shape, noise_shape)
     gen = as_generator(rng)
-    if not training:
-        return np.array(arr, dtype=float_dtype_for(arr.dtype), copy=True)
-    return _inverted_dropout(arr, p, gen, mask_shape)
-
-
-def _inverted_dropout(
-    arr: np.ndarray,
-    p: float,
-    gen: np.random.Generator,
-    mask_shape: tuple[int, ...] | None = None,
-) -> np.ndarray:
-    """`dropout` in training mode, for arguments its caller has checked.
-
-    `arr` is a real array, `p` a probability in [0, 1] and `mask_shape` a shape
-    that broadcasts to `arr.shape` (None: `arr.shape`).
-    """
-    out_dtype = float_dtype_for(arr.dtype)
-    if p == 0.0:
+    if not training or p == 0.0:
         return np.array(arr, dtype=out_dtype, copy=True)
     if p == 1.0:
         return np.zeros(arr.shape, dtype=out_dtype)
     keep = 1.0 - p
-    mask = _bernoulli_mask(arr.shape if mask_shape is None else mask_shape, keep, gen)
+    mask = _bernoulli_mask(mask_shape, keep, gen)  # p was checked above
     scaled = arr.astype(out_dtype, copy=True)
     scaled *= out_dtype.type(1.0 / keep)
     out: np.ndarray = np.where(mask, scaled, out_dtype.type(0))
@@ -141,15 +125,8 @@ def classic_dropout(
     """
     p = check_probability(p, "p")
     arr = check_real_array(x, "x")
-    return _classic_dropout(arr, p, as_generator(rng), training=training)
-
-
-def _classic_dropout(
-    arr: np.ndarray, p: float, gen: np.random.Generator, *, training: bool = True
-) -> np.ndarray:
-    """`classic_dropout` for a real array `arr` and a probability `p` its
-    caller has checked."""
     out_dtype = float_dtype_for(arr.dtype)
+    gen = as_generator(rng)
     if p == 1.0:
         return np.zeros(arr.shape, dtype=out_dtype)
     values = arr.astype(out_dtype, copy=True)
@@ -158,6 +135,6 @@ def _classic_dropout(
         return values
     if p == 0.0:
         return values
-    mask = _bernoulli_mask(arr.shape, 1.0 - p, gen)
+    mask = _bernoulli_mask(arr.shape, 1.0 - p, gen)  # p was checked above
     out: np.ndarray = np.where(mask, values, out_dtype.type(0))
     return out

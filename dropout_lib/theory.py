@@ -16,7 +16,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from .functional import _classic_dropout, _inverted_dropout
+from .functional import classic_dropout, dropout
 from .masks import RngLike, as_generator
 from .validation import check_int, check_probability, check_real_array
 
@@ -112,18 +112,9 @@ def monte_carlo_moments(
     h = check_real_array(h, "h").astype(np.float64)
     gen = as_generator(rng)
     tiled = np.broadcast_to(h, (int(n),) + h.shape)
-    samples = _draw(tiled, p, gen, kind)
+    fn = dropout if kind == "inverted" else classic_dropout
+    samples = fn(tiled, p, rng=gen)
     return sample_moments(samples)
-
-
-def _draw(
-    tiled: np.ndarray, p: float, gen: np.random.Generator, kind: Kind
-) -> np.ndarray:
-    """One training-mode dropout draw of `tiled`; `p` and `kind` already
-    checked by the public caller, so no layer re-checks them."""
-    if kind == "inverted":
-        return _inverted_dropout(tiled, p, gen)
-    return _classic_dropout(tiled, p, gen)
 
 
 def _check_unit(w: Any, h: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -179,5 +170,6 @@ def monte_carlo_linear_unit(
     n = check_int(n, "n", 2)
     w, h = _check_unit(w, h)
     gen = as_generator(rng)
-    samples = _draw(np.broadcast_to(h, (int(n),) + h.shape), p, gen, kind) @ w
+    fn = dropout if kind == "inverted" else classic_dropout
+    samples = fn(np.broadcast_to(h, (int(n),) + h.shape), p, rng=gen) @ w
     return sample_moments(samples)
