@@ -181,7 +181,7 @@ def _check_dir(
     return out, None
 
 
-def _candidates(root: str | os.PathLike | None) -> list[Path]:
+def _candidates(root: str | os.PathLike[str] | None) -> list[Path]:
     dirs: list[Path] = []
     if root is not None:
         dirs.append(Path(root))
@@ -191,7 +191,7 @@ def _candidates(root: str | os.PathLike | None) -> list[Path]:
     return dirs
 
 
-def find_fashion_mnist(root: str | os.PathLike | None = None) -> Path | None:
+def find_fashion_mnist(root: str | os.PathLike[str] | None = None) -> Path | None:
     """The first searched directory holding all four verified files, or None."""
     for d in _candidates(root):
         contents, _ = _check_dir(d, tuple(FILES))
@@ -201,7 +201,7 @@ def find_fashion_mnist(root: str | os.PathLike | None = None) -> Path | None:
 
 
 def download_fashion_mnist(
-    dest: str | os.PathLike | None = None,
+    dest: str | os.PathLike[str] | None = None,
     base_url: str | None = None,
     timeout: float = 60.0,
 ) -> Path:
@@ -297,7 +297,7 @@ def _from_debian_package(dest: Path) -> bool:
 
 
 def ensure_fashion_mnist(
-    root: str | os.PathLike | None = None, verbose: bool = False
+    root: str | os.PathLike[str] | None = None, verbose: bool = False
 ) -> Path:
     """Make sure a verified copy exists; fetch one (Debian package, then the mirror)
     if not."""
@@ -341,7 +341,7 @@ def _load(directory: str, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 def fashion_mnist(
     split: Literal["train", "test"] = "train",
-    root: str | os.PathLike | None = None,
+    root: str | os.PathLike[str] | None = None,
     download: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Load a split: `(images uint8 [N, 28, 28], labels int64 [N])`.

@@ -1,20 +1,22 @@
-"""Measurements for dropout in convolutional networks: correlated feature maps and BN's
-variance shift.
+"""Measurements for dropout in convolutional networks: correlated feature maps
+and BatchNorm's variance shift.
 
-* `neighbour_correlation`: how alike two neighbouring positions of a feature map
-are,
-  which is why element-wise dropout barely removes information from a conv layer.
-* `variance_shift` and `conv_variance_shift`: the variance a dropout layer
-adds in
-  training, which a later BatchNorm layer learns and then misses at inference (Li et
-  al. 2019).
+* `neighbour_correlation`: how alike two neighbouring positions of a feature
+  map are, which is why element-wise dropout barely removes information from a
+  conv layer.
+* `fill_from_neighbours`: the guess a next layer could make about a dropped
+  entry from its kept neighbours.
+* `variance_shift` and `conv_variance_shift`: the variance a dropout layer adds
+  in training, which a later BatchNorm layer learns and then misses at
+  inference (Li et al. 2019).
 * `conv_variance_terms`: a convolution's output variance split into the
-  per-input terms and the covariances between inputs (why the shift shrinks there).
-* `bn_input_variance`: the variance of every BatchNorm layer's input, measured in
-training
-  and in inference mode, next to the running variance BN uses at inference.
-* `recalibrate_bn`: a copy of a network whose BN statistics are re-estimated with
-dropout off.
+  per-input terms and the covariances between inputs (why the shift shrinks
+  there).
+* `bn_input_variance`: the variance of every BatchNorm layer's input, measured
+  in training and in inference mode, next to the running variance BN uses at
+  inference.
+* `recalibrate_bn`: a copy of a network whose BN statistics are re-estimated
+  with dropout off.
 * `layer_output`: the output of one sub-module, captured with a forward hook.
 
 Notation: `p` is the drop probability, q = 1 − p the keep probability.
@@ -60,8 +62,8 @@ def _check_batch_size(batch_size: Any) -> int:
 
 
 def neighbour_correlation(maps: Any, offset: int = 1) -> np.ndarray:
-    """Per-channel Pearson correlation between positions `offset` pixels apart in a
-    feature map.
+    """Per-channel Pearson correlation between positions `offset` pixels apart
+    in a feature map.
 
     For maps h of shape `(N, C, H, W)` and a channel c, collect every pair
     (h_(n c i j), h_(n c i, j+d)) (horizontal neighbours) and
@@ -104,21 +106,17 @@ def neighbour_correlation(maps: Any, offset: int = 1) -> np.ndarray:
 
 
 def fill_from_neighbours(maps: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-    """Replace every dropped entry of `maps` by the mean of its kept 4-neighbours in
-    the same map.
+    """Replace every dropped entry of `maps` by the mean of its kept
+    4-neighbours in the same map.
 
     `maps` has shape `(N, C, H, W)` and `keep` is a bool tensor that broadcasts
-    to it
-    (`True` = kept). Kept entries are returned unchanged; a dropped entry with no kept
-    neighbour (up, down, left, right) becomes 0. This is the simplest guess a next
-    layer could
-    make about a dropped activation from the ones around it: when neighbours are
-    strongly
-    correlated the guess is good, which is why element-wise dropout removes little
-    information
-    from a feature map, while a dropped whole channel (`keep` of shape `(N, C, 1,
-    1)`)
-    leaves no neighbour to guess from. Inputs are not modified.
+    to it (`True` = kept). Kept entries are returned unchanged; a dropped entry
+    with no kept neighbour (up, down, left, right) becomes 0. This is the
+    simplest guess a next layer could make about a dropped activation from the
+    ones around it: when neighbours are strongly correlated the guess is good,
+    which is why element-wise dropout removes little information from a feature
+    map, while a dropped whole channel (`keep` of shape `(N, C, 1, 1)`) leaves
+    no neighbour to guess from. Inputs are not modified.
     """
     maps = check_tensor(maps, "maps")
     keep = check_tensor(keep, "keep")
@@ -163,12 +161,7 @@ def variance_shift(mean: Any, var: Any, p: float) -> tuple[np.ndarray, np.ndarra
     never negative. Returns `(var_train, var_test)` as float64 arrays broadcast
     from `mean` and `var`; `p` must be below 1.
     """
-    p = check_probability(p, "p")
-    if p == 1.0:
-        raise ValueError(
-            "p must be below 1: with p = 1 dropout outputs zeros and X = a x / q "
-            "is undefined"
-        )
+    p = check_probability(p, "p", below_one=True)
     c = check_real_array(mean, "mean").astype(np.float64)
     v = check_real_array(var, "var").astype(np.float64)
     if np.any(v < 0):
@@ -181,8 +174,8 @@ def variance_shift(mean: Any, var: Any, p: float) -> tuple[np.ndarray, np.ndarra
 def conv_variance_shift(
     x: torch.Tensor, weight: torch.Tensor, p: float, padding: int = 0
 ) -> np.ndarray:
-    """Extra variance, per output channel, that element-wise dropout on `x` adds
-    after a convolution.
+    """Extra variance, per output channel, that element-wise dropout on `x`
+    adds after a convolution.
 
     For y = w * dropout(x) (one output position is y = Σᵢ wᵢ aᵢ xᵢ / q + b),
     independent masks give Varₐ[y | x] = (p/q) Σᵢ wᵢ² xᵢ², and by the law of total
@@ -195,9 +188,7 @@ def conv_variance_shift(
     entries of `x`. `x` has shape `(N, C_in, H, W)` and `weight`
     `(C_out, C_in, k, k)` (stride 1); returns shape `(C_out,)`.
     """
-    p = check_probability(p, "p")
-    if p == 1.0:
-        raise ValueError("p must be below 1")
+    p = check_probability(p, "p", below_one=True)
     x = check_tensor(x, "x")
     weight = check_tensor(weight, "weight")
     if x.ndim != 4 or weight.ndim != 4 or weight.shape[1] != x.shape[1]:
@@ -213,12 +204,10 @@ def conv_variance_shift(
 class ConvVarianceTerms(NamedTuple):
     """Per output channel of a convolution (float64 arrays of shape `(C_out,)`).
 
-    `total`: Var[y] = wᵀ Σ w; `own`: the
-    per-input terms Σᵢ wᵢ² Σᵢᵢ; `cross`: the
-    covariance terms Σ_(i ≠ j) wᵢ wⱼ Σᵢⱼ (so
-    `total = own + cross`); `shift`: the extra training-time variance of
-    element-wise dropout on the input, (p/q) Σᵢ wᵢ²
-    E[xᵢ²].
+    `total`: Var[y] = wᵀ Σ w; `own`: the per-input terms Σᵢ wᵢ² Σᵢᵢ; `cross`:
+    the covariance terms Σ_(i ≠ j) wᵢ wⱼ Σᵢⱼ (so `total = own + cross`);
+    `shift`: the extra training-time variance of element-wise dropout on the
+    input, (p/q) Σᵢ wᵢ² E[xᵢ²].
     """
 
     total: np.ndarray
@@ -230,27 +219,23 @@ class ConvVarianceTerms(NamedTuple):
 def conv_variance_terms(
     x: torch.Tensor, weight: torch.Tensor, p: float, padding: int = 0
 ) -> ConvVarianceTerms:
-    """Split the inference-time variance of `y = conv(x, weight)` into own and cross
-    terms.
+    """Split the inference-time variance of `y = conv(x, weight)` into own and
+    cross terms.
 
     One output position is y = Σᵢ wᵢ xᵢ over the K = C_in k² inputs of its
-    receptive field. With Σ the covariance matrix of those inputs over samples and
-    positions (from `unfold`):
+    receptive field. With Σ the covariance matrix of those inputs over samples
+    and positions (from `unfold`):
 
         Var[y] = own + cross,    own = Σᵢ wᵢ² Σᵢᵢ,    cross = Σ_(i ≠ j) wᵢ wⱼ Σᵢⱼ,
 
-    while element-wise dropout (independent masks) adds only
-    (p/q) Σᵢ wᵢ² E[xᵢ²] in training (see
-    `conv_variance_shift`). The train/test variance ratio is
-    1 + shift/(own + cross): positive
-    covariances between inputs enlarge the denominator and so shrink the ratio;
-    with uncorrelated inputs it would be 1 + shift/own.
-    `x` is `(N, C_in, H, W)`, `weight` `(C_out, C_in, k, k)`, stride 1;
-    computed in float64.
+    while element-wise dropout (independent masks) adds only (p/q) Σᵢ wᵢ² E[xᵢ²]
+    in training (see `conv_variance_shift`). The train/test variance ratio is
+    1 + shift/(own + cross): positive covariances between inputs enlarge the
+    denominator and so shrink the ratio; with uncorrelated inputs it would be
+    1 + shift/own. `x` is `(N, C_in, H, W)`, `weight` `(C_out, C_in, k, k)`,
+    stride 1; computed in float64.
     """
-    p = check_probability(p, "p")
-    if p == 1.0:
-        raise ValueError("p must be below 1")
+    p = check_probability(p, "p", below_one=True)
     x = check_tensor(x, "x", ndim=4)
     weight = check_tensor(weight, "weight", ndim=4)
     padding = check_int(padding, "padding", 0)
@@ -284,11 +269,9 @@ def layer_output(
 ) -> torch.Tensor:
     """The output of `module` (a sub-module of `model`) when `model(x)` runs.
 
-    Runs in eval mode unless `training=True`; the model's mode is restored afterwards
-    and
-    nothing else about it changes (in training mode BN's running statistics would move,
-    so that
-    pass runs on a copy).
+    Runs in eval mode unless `training=True`; the model's mode is restored
+    afterwards and nothing else about it changes (in training mode BN's running
+    statistics would move, so that pass runs on a copy).
     """
     model = check_module(model)
     x = check_tensor(x)
@@ -314,13 +297,13 @@ def layer_output(
 
 
 class BNVariance(NamedTuple):
-    """Per-channel statistics of one BatchNorm layer's input (float64 arrays of shape
-    `(C,)`).
+    """Per-channel statistics of one BatchNorm layer's input (float64 arrays of
+    shape `(C,)`).
 
-    `train_var`: variance of the input with the network in training mode (dropout on);
-    `eval_var`: the same in inference mode (dropout off); `running_var`: the
-    estimate BN
-    divides by at inference. `train_mean` and `eval_mean` are the matching means.
+    `train_var`: variance of the input with the network in training mode
+    (dropout on); `eval_var`: the same in inference mode (dropout off);
+    `running_var`: the estimate BN divides by at inference. `train_mean` and
+    `eval_mean` are the matching means.
     """
 
     name: str
@@ -381,20 +364,16 @@ def _moments_of_bn_inputs(
 def bn_input_variance(
     model: nn.Module, x: torch.Tensor, batch_size: int = 256
 ) -> list[BNVariance]:
-    """Mean and variance of every BatchNorm layer's input, in training and in inference
-    mode.
+    """Mean and variance of every BatchNorm layer's input, in training and in
+    inference mode.
 
-    The statistics are taken per channel over samples and positions of `x`, fed in
-    batches of
-    `batch_size`. In training mode dropout draws masks from torch's global generator
-    and BN
-    normalises with batch statistics, exactly as during training. The passes run on a
-    deep copy,
-    so `model` (its mode and its running statistics) is left as it was. Li et al.
-    (2019) call
-    the gap between `train_var` (which `running_var` has tracked) and `eval_var`
-    the
-    *variance shift*.
+    The statistics are taken per channel over samples and positions of `x`, fed
+    in batches of `batch_size`. In training mode dropout draws masks from
+    torch's global generator and BN normalises with batch statistics, exactly as
+    during training. The passes run on a deep copy, so `model` (its mode and its
+    running statistics) is left as it was. Li et al. (2019) call the gap between
+    `train_var` (which `running_var` has tracked) and `eval_var` the variance
+    shift.
     """
     model = check_module(model)
     x = check_tensor(x)
@@ -424,17 +403,15 @@ def bn_input_variance(
 def recalibrate_bn(
     model: nn.Module, x: torch.Tensor, batch_size: int = 256
 ) -> nn.Module:
-    """A copy of `model` whose BatchNorm running statistics are re-estimated with
-    dropout off.
+    """A copy of `model` whose BatchNorm running statistics are re-estimated
+    with dropout off.
 
-    Every dropout layer stays in eval mode (the identity) while each BN layer, in
-    training mode
-    with `momentum=None`, re-accumulates the cumulative average of its batch means and
-    (unbiased) batch variances over `x`. The result is in eval mode; its weights are
-    those of
-    `model`, which is not changed. This removes the variance shift of dropout placed
-    before
-    BN: the statistics now describe the inputs BN actually sees at inference.
+    Every dropout layer stays in eval mode (the identity) while each BN layer,
+    in training mode with `momentum=None`, re-accumulates the cumulative average
+    of its batch means and (unbiased) batch variances over `x`. The result is in
+    eval mode; its weights are those of `model`, which is not changed. This
+    removes the variance shift of dropout placed before BN: the statistics now
+    describe the inputs BN actually sees at inference.
     """
     model = check_module(model)
     x = check_tensor(x)

@@ -66,8 +66,15 @@ def mask_probabilities(masks: np.ndarray, p: float) -> np.ndarray:
     m = check_real_array(masks, "masks")
     if m.ndim != 2 or not np.all((m == 0) | (m == 1)):
         raise ValueError("masks must be a 2-D array of zeros and ones")
-    kept = m.sum(axis=1)
-    return (1.0 - p) ** kept * p ** (m.shape[1] - kept)
+    return _mask_probabilities(m, p)
+
+
+def _mask_probabilities(masks: np.ndarray, p: float) -> np.ndarray:
+    """`mask_probabilities` for masks and a `p` the caller has checked (the
+    masks of `all_masks`)."""
+    kept = masks.sum(axis=1)
+    probs: np.ndarray = (1.0 - p) ** kept * p ** (masks.shape[1] - kept)
+    return probs
 
 
 def normalised_geometric_mean(
@@ -124,7 +131,8 @@ def tv_distance(
         raise ValueError(
             f"a and b must have the same shape; got {xa.shape}, {xb.shape}"
         )
-    return 0.5 * np.abs(xa - xb).sum(axis=-1)
+    tv: np.ndarray = 0.5 * np.abs(xa - xb).sum(axis=-1)
+    return tv
 
 
 class SoftmaxEnsemble(NamedTuple):
@@ -151,8 +159,8 @@ def softmax_regression_ensemble(
     mean and the NGM over masks (weighted by π(m)) and the weight-scaled
     prediction, in float64. Requires 0 < p < 1 and n ≤ `MAX_ENUMERATED_UNITS`.
     """
-    p = check_probability(p, "p")
-    if not 0.0 < p < 1.0:
+    p = check_probability(p, "p", below_one=True)
+    if p == 0.0:
         raise ValueError(f"p must lie in the open interval (0, 1); got p={p}")
     W = check_real_array(W, "W").astype(np.float64)
     b = check_real_array(b, "b").astype(np.float64)
@@ -166,7 +174,7 @@ def softmax_regression_ensemble(
         raise ValueError(f"x has {x.shape[1]} features but W reads {W.shape[1]}")
     q = 1.0 - p
     masks = all_masks(W.shape[1])
-    pi = mask_probabilities(masks, p)
+    pi = _mask_probabilities(masks, p)
     # logits[j, i, c] for mask j, example i, class c
     logits = np.einsum("jn,in,cn->jic", masks, x, W) / q + b
     log_probs = logits - _logsumexp(logits)
@@ -179,4 +187,5 @@ def softmax_regression_ensemble(
 
 def _logsumexp(z: np.ndarray) -> np.ndarray:
     top = z.max(axis=-1, keepdims=True)
-    return top + np.log(np.exp(z - top).sum(axis=-1, keepdims=True))
+    lse: np.ndarray = top + np.log(np.exp(z - top).sum(axis=-1, keepdims=True))
+    return lse

@@ -38,7 +38,7 @@ records how far apart they are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -79,13 +79,8 @@ def next_layer_lr_scale(p: float, optimizer: Optimizer) -> float:
     the weights' factor q remains).
     Raises `ValueError` for p = 1, where nothing is kept and no factor exists.
     """
-    p = check_probability(p, "p")
+    p = check_probability(p, "p", below_one=True)
     _check_optimizer(optimizer)
-    if p == 1.0:
-        raise ValueError(
-            "p must be < 1: with p = 1 every unit is dropped and the networks "
-            "do not learn"
-        )
     q = 1.0 - p
     return 1.0 / q**2 if optimizer in ("sgd", "momentum") else 1.0 / q
 
@@ -101,11 +96,9 @@ def next_layer_decay_scale(p: float, decay: Decay = "coupled") -> float:
     Adam step, with η_V = η_W / q): q, because the shrink
     factors 1 − ηλ of the two nets must agree.
     """
-    p = check_probability(p, "p")
+    p = check_probability(p, "p", below_one=True)
     if decay not in ("coupled", "decoupled"):
         raise ValueError(f"decay must be 'coupled' or 'decoupled'; got decay={decay!r}")
-    if p == 1.0:
-        raise ValueError("p must be < 1: with p = 1 every unit is dropped")
     q = 1.0 - p
     return q**2 if decay == "coupled" else q
 
@@ -192,13 +185,8 @@ def side_by_side(
     Returns an `EquivalenceRun` with one entry per step (`steps + 1`
     parameter differences, counting the start).
     """
-    p = check_probability(p, "p")
+    p = check_probability(p, "p", below_one=True)
     _check_optimizer(optimizer)
-    if p == 1.0:
-        raise ValueError(
-            "p must be < 1: with p = 1 every unit is dropped and the networks "
-            "do not learn"
-        )
     steps = check_int(steps, "steps", 1)
     hidden = check_int(hidden, "hidden", 1)
     d_in = check_int(d_in, "d_in", 1)
@@ -282,7 +270,7 @@ def side_by_side(
 
     def groups(
         params: dict[str, torch.Tensor], next_name: str, next_lr: float, next_wd: float
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         return [
             {"params": [params["U"]], "lr": lr, "weight_decay": weight_decay},
             {"params": [params["b"], params["c"]], "lr": lr, "weight_decay": 0.0},
@@ -326,7 +314,7 @@ def side_by_side(
         with torch.no_grad():
             diffs = [(inv[k] - cla[k]).abs().max().item() for k in ("U", "b", "c")]
             diffs.append((inv["W"] - q * cla["V"]).abs().max().item())
-        return max(diffs)
+        return float(max(diffs))
 
     mask_gen = torch.Generator().manual_seed(int(seed) + 1)
     order_gen = torch.Generator().manual_seed(int(seed) + 2)

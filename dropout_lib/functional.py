@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .masks import RngLike, as_generator, bernoulli_mask
+from .masks import RngLike, _bernoulli_mask, as_generator
 from .validation import (
     check_int,
     check_probability,
@@ -105,10 +105,11 @@ def dropout(
     if p == 1.0:
         return np.zeros(arr.shape, dtype=out_dtype)
     keep = 1.0 - p
-    mask = bernoulli_mask(mask_shape, keep, gen)
+    mask = _bernoulli_mask(mask_shape, keep, gen)  # p was checked above
     scaled = arr.astype(out_dtype, copy=True)
     scaled *= out_dtype.type(1.0 / keep)
-    return np.where(mask, scaled, out_dtype.type(0))
+    out: np.ndarray = np.where(mask, scaled, out_dtype.type(0))
+    return out
 
 
 def classic_dropout(
@@ -134,5 +135,6 @@ def classic_dropout(
         return values
     if p == 0.0:
         return values
-    mask = bernoulli_mask(arr.shape, 1.0 - p, gen)
-    return np.where(mask, values, out_dtype.type(0))
+    mask = _bernoulli_mask(arr.shape, 1.0 - p, gen)  # p was checked above
+    out: np.ndarray = np.where(mask, values, out_dtype.type(0))
+    return out

@@ -70,8 +70,15 @@ def bernoulli_mask(
     (a float32 mask costs four).
     """
     q = check_probability(keep_prob, "keep_prob")
-    gen = as_generator(rng)
-    return gen.random(shape) < q
+    return _bernoulli_mask(shape, q, as_generator(rng))
+
+
+def _bernoulli_mask(
+    shape: int | Sequence[int], q: float, gen: np.random.Generator
+) -> np.ndarray:
+    """`bernoulli_mask` for a keep probability `q` its caller has checked."""
+    mask: np.ndarray = gen.random(shape) < q
+    return mask
 
 
 # ---------------------------------------------------------------------------
@@ -136,7 +143,7 @@ def draw_mask(
     if method == "uniform_gt_drop":
         return gen.random(dims) > 1.0 - q
     if method == "uniform_lt_keep":
-        return bernoulli_mask(dims, q, gen)
+        return _bernoulli_mask(dims, q, gen)
     import torch  # only this method needs PyTorch
 
     seed = int(gen.integers(0, 2**63 - 1))
@@ -317,7 +324,8 @@ def kept_mask(x: Any, out: Any) -> np.ndarray:
         raise ValueError(
             "x must have no zero entries: a zero input hides whether it was dropped"
         )
-    return outa != 0
+    kept: np.ndarray = outa != 0
+    return kept
 
 
 class DropoutSummary(NamedTuple):

@@ -182,4 +182,5 @@ class SmallCNN(nn.Module):
         """Logits `(N, n_classes)` for images `(N, 1, H, W)` (or `(N, H, W)`)."""
         if x.ndim == 3:  # (N, H, W) images: add the channel axis
             x = x.unsqueeze(1)
-        return self.head(self.features(x))
+        logits: torch.Tensor = self.head(self.features(x))
+        return logits

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ensemble import all_masks, mask_probabilities
+from .ensemble import _mask_probabilities, all_masks
 from .validation import check_probability, check_real_array
 
 __all__ = [
@@ -52,7 +52,8 @@ def _check_glm(
 
 
 def _softplus(z: np.ndarray) -> np.ndarray:
-    return np.logaddexp(0.0, z)
+    out: np.ndarray = np.logaddexp(0.0, z)
+    return out
 
 
 def logistic_loss(beta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
@@ -77,15 +78,13 @@ def expected_dropout_logistic_loss(
     Every one of the 2^d masks is weighted by its probability qᵏ p^(d−k); `d`
     is limited by `dropout_lib.ensemble.all_masks`. Requires p < 1.
     """
-    p = check_probability(p, "p")
-    if p == 1.0:
-        raise ValueError("p must be < 1: inverted dropout divides by q = 1 - p")
+    p = check_probability(p, "p", below_one=True)
     b, x, t = _check_glm(beta, X, y)
     if t is None:  # unreachable: labels were passed; narrows the type
         raise ValueError("y is required")
     q = 1.0 - p
     masks = all_masks(b.shape[0])
-    pi = mask_probabilities(masks, p)
+    pi = _mask_probabilities(masks, p)
     eta = (x @ (masks * b).T) / q  # [N, n_masks]
     loss = _softplus(eta) - t[:, None] * eta
     return float(np.mean(loss @ pi))
@@ -98,9 +97,7 @@ def dropout_quadratic_penalty(beta: np.ndarray, X: np.ndarray, p: float) -> floa
 
     It does not depend on the labels. Requires p < 1.
     """
-    p = check_probability(p, "p")
-    if p == 1.0:
-        raise ValueError("p must be < 1: inverted dropout divides by q = 1 - p")
+    p = check_probability(p, "p", below_one=True)
     b, x, _ = _check_glm(beta, X)
     fisher_diag = (logistic_variance(x @ b)[:, None] * x**2).mean(axis=0)
     return float(p / (2.0 * (1.0 - p)) * np.sum(b**2 * fisher_diag))

@@ -148,8 +148,15 @@ def _warn_if_other_path() -> None:
 
 
 def seed_everything(seed: int, threads: int = 1) -> np.random.Generator:
-    """Seed Python's `random`, NumPy's global state and PyTorch, and fix torch's
-    thread count.
+    """Seed Python's `random`, NumPy's global state and PyTorch, fix torch's
+    thread count and turn on torch's deterministic algorithms.
+
+    Side effects on the whole process, not undone on return: besides the seeds
+    and the thread count, it calls `torch.use_deterministic_algorithms(True,
+    warn_only=True)`, so every later torch operation picks its deterministic
+    implementation where one exists and warns (a `UserWarning`, no error) where
+    none does. It also sets `PYTHONHASHSEED` in `os.environ` if unset (which
+    only affects child processes).
 
     PyTorch's CPU results depend on the number of threads (floating-point sums
     are split differently), so stored outputs only reproduce with a fixed count.

@@ -12,7 +12,7 @@ Both follow from E[m] = E[m²] = q.
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -81,7 +81,7 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"kind must be 'inverted' or 'classic'; got kind={kind!r}")
 
 
-def dropout_moments(h, p: float, kind: Kind = "inverted") -> Moments:
+def dropout_moments(h: Any, p: float, kind: Kind = "inverted") -> Moments:
     """Exact mean and variance of the dropped activation `h'` in training.
 
     Inverted: (h, h² p/(1−p)); classic: ((1−p) h, h² p (1−p)). At p = 1 both
@@ -99,7 +99,7 @@ def dropout_moments(h, p: float, kind: Kind = "inverted") -> Moments:
 
 
 def monte_carlo_moments(
-    h, p: float, n: int, rng: RngLike = None, kind: Kind = "inverted"
+    h: Any, p: float, n: int, rng: RngLike = None, kind: Kind = "inverted"
 ) -> MonteCarloMoments:
     """Estimate the moments of `h'` from `n` independent dropout draws.
 
@@ -117,7 +117,7 @@ def monte_carlo_moments(
     return sample_moments(samples)
 
 
-def _check_unit(w, h) -> tuple[np.ndarray, np.ndarray]:
+def _check_unit(w: Any, h: Any) -> tuple[np.ndarray, np.ndarray]:
     w = check_real_array(w, "w").astype(np.float64)
     h = check_real_array(h, "h").astype(np.float64)
     if w.ndim != 1:
@@ -130,7 +130,7 @@ def _check_unit(w, h) -> tuple[np.ndarray, np.ndarray]:
     return w, h
 
 
-def linear_unit_moments(w, h, p: float, kind: Kind = "inverted") -> Moments:
+def linear_unit_moments(w: Any, h: Any, p: float, kind: Kind = "inverted") -> Moments:
     """Exact mean and variance of a linear unit fed dropped inputs,
     z = Σᵢ wᵢ h'ᵢ.
 
@@ -158,7 +158,7 @@ def linear_unit_moments(w, h, p: float, kind: Kind = "inverted") -> Moments:
 
 
 def monte_carlo_linear_unit(
-    w, h, p: float, n: int, rng: RngLike = None, kind: Kind = "inverted"
+    w: Any, h: Any, p: float, n: int, rng: RngLike = None, kind: Kind = "inverted"
 ) -> MonteCarloMoments:
     """Estimate the moments of z = Σᵢ wᵢ h'ᵢ from `n` fresh masks.
 

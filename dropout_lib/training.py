@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,7 +59,7 @@ class History:
         return max((len(v) for v in self.metrics.values()), default=0)
 
 
-def to_tensors(x, y, *, float_images: bool = True) -> Batch:
+def to_tensors(x: Any, y: Any, *, float_images: bool = True) -> Batch:
     """Arrays to tensors: inputs as float32 (uint8 images scaled to [0, 1]), labels as
     int64 or float32.
     """
@@ -94,7 +95,7 @@ def evaluate(
     model: nn.Module,
     x: torch.Tensor,
     y: torch.Tensor,
-    loss_fn: Callable,
+    loss_fn: Callable[..., torch.Tensor],
     batch_size: int = 2048,
     *,
     dropout_on: bool = False,
@@ -126,7 +127,7 @@ def train(
     x: torch.Tensor,
     y: torch.Tensor,
     *,
-    loss_fn: Callable,
+    loss_fn: Callable[..., torch.Tensor],
     optimizer: torch.optim.Optimizer,
     epochs: int,
     batch_size: int,
@@ -141,6 +142,11 @@ def train(
     runs with the same seed and initial weights visit the same batches. Returns
     the `History`; `on_epoch_end(epoch, model, history)` is called after each
     epoch's metrics are recorded.
+
+    Side effects: `model` is trained in place, moved to `device` (default
+    `get_device()`), and left in eval mode (`model.eval()`) on return, so
+    dropout is off for whatever the caller does next; call `model.train()`
+    before training it further by hand.
     """
     epochs = check_int(epochs, "epochs", 1)
     batch_size = check_int(batch_size, "batch_size", 1)
@@ -167,7 +173,7 @@ def train(
             out, yb_ = _prepare(model(xb), yb)
             loss = loss_fn(out, yb_)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            torch.autograd.backward(loss)
             optimizer.step()
             total_loss += loss.item() * len(idx)
             correct += accuracy(out.detach(), yb) * len(idx)
@@ -263,7 +269,7 @@ def run_seeds(
     *,
     config: object = None,
     keep_models: bool = True,
-    **train_kwargs,
+    **train_kwargs: Any,
 ) -> list[Run]:
     """Train one fresh model per seed; return one `Run` per seed, in seed order.
 

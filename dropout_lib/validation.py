@@ -23,10 +23,12 @@ __all__ = [
 ]
 
 
-def check_probability(value: Any, name: str = "p") -> float:
+def check_probability(value: Any, name: str = "p", *, below_one: bool = False) -> float:
     """Return `value` as a Python float after checking it is a probability.
 
-    A probability here is a real number v with 0 ≤ v ≤ 1.
+    A probability here is a real number v with 0 ≤ v ≤ 1. With
+    `below_one=True` the value 1 is refused too (0 ≤ v < 1): the rule for every
+    formula that divides by the keep probability 1 − v.
 
     Raises
     ------
@@ -34,7 +36,8 @@ def check_probability(value: Any, name: str = "p") -> float:
         If `value` is not a real scalar (a string, `None`, a bool, a complex
         number or an array).
     ValueError
-        If `value` is NaN, infinite or outside the closed interval [0, 1].
+        If `value` is NaN, infinite or outside the closed interval [0, 1], or,
+        with `below_one=True`, equal to 1.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(
@@ -45,6 +48,12 @@ def check_probability(value: Any, name: str = "p") -> float:
     if math.isnan(v) or math.isinf(v) or not 0.0 <= v <= 1.0:
         raise ValueError(
             f"{name} must be a probability in the closed interval [0, 1]; "
+            f"got {name}={value!r}"
+        )
+    if below_one and v == 1.0:
+        raise ValueError(
+            f"{name} must be a probability below 1, in [0, 1): at {name} = 1 every "
+            f"unit is dropped and 1 - {name} = 0 leaves nothing to divide by; "
             f"got {name}={value!r}"
         )
     return v

@@ -19,6 +19,20 @@ def test_seed_everything_makes_all_generators_repeat():
     assert torch.get_num_threads() == 2
 
 
+def test_seed_everything_turns_on_deterministic_algorithms_warn_only():
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
+    try:
+        torch.use_deterministic_algorithms(False)
+        seed_everything(0)
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.is_deterministic_algorithms_warn_only_enabled()
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+
+
 @pytest.mark.parametrize(
     "seed, threads", [(-1, 1), (1.5, 1), ("0", 1), (0, 0), (0, True)]
 )

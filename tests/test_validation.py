@@ -80,3 +80,51 @@ def test_check_tensor_and_module():
     assert check_module(m) is m
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         check_module(t)
+
+
+@pytest.mark.parametrize("name", ["p", "dropout1"])
+def test_below_one_states_the_rule_once(name):
+    assert check_probability(0.0, name, below_one=True) == 0.0
+    assert check_probability(0.999, name, below_one=True) == 0.999
+    with pytest.raises(ValueError, match=rf"{name} must be a probability below 1"):
+        check_probability(1.0, name, below_one=True)
+    with pytest.raises(ValueError, match=r"closed interval \[0, 1\]"):
+        check_probability(1.5, name, below_one=True)
+    assert check_probability(1.0, name) == 1.0
+
+
+def _below_one_calls():
+    import torch
+
+    from dropout_lib import diagnostics, ensemble, equivalence, regularization
+    from dropout_lib.exercises.mask_math import group_mean_variance
+    from dropout_lib.studies.d2l import GaussianNoiseNet, gaussian_noise_layer
+
+    x, w = torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2)
+    X, beta, y = np.ones((2, 2)), np.ones(2), np.array([0.0, 1.0])
+    return {
+        "next_layer_lr_scale": lambda: equivalence.next_layer_lr_scale(1.0, "sgd"),
+        "next_layer_decay_scale": lambda: equivalence.next_layer_decay_scale(1.0),
+        "side_by_side": lambda: equivalence.side_by_side(1.0),
+        "variance_shift": lambda: diagnostics.variance_shift(0.0, 1.0, 1.0),
+        "conv_variance_shift": lambda: diagnostics.conv_variance_shift(x, w, 1.0),
+        "conv_variance_terms": lambda: diagnostics.conv_variance_terms(x, w, 1.0),
+        "expected_loss": lambda: regularization.expected_dropout_logistic_loss(
+            beta, X, y, 1.0
+        ),
+        "quadratic_penalty": lambda: regularization.dropout_quadratic_penalty(
+            beta, X, 1.0
+        ),
+        "softmax_ensemble": lambda: ensemble.softmax_regression_ensemble(
+            np.ones((2, 2)), np.zeros(2), X, 1.0
+        ),
+        "group_mean_variance": lambda: group_mean_variance(4, 2, 1.0),
+        "gaussian_noise_layer": lambda: gaussian_noise_layer(torch.ones(3), 1.0),
+        "GaussianNoiseNet": lambda: GaussianNoiseNet(0.2, 1.0),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_below_one_calls()))
+def test_p_equal_one_gives_the_one_below_one_message(name):
+    with pytest.raises(ValueError, match=r"must be a probability below 1, in \[0, 1\)"):
+        _below_one_calls()[name]()

@@ -274,7 +274,8 @@ def check_dropout(fn: DropoutFn) -> bool:
 
     def draw(rng: np.random.Generator) -> np.ndarray:
         out = call_learner(fn, x_small.copy(), p, rng, what="rng", hint=rng_hint)
-        return np.asarray(out) == 0
+        dropped: np.ndarray = np.asarray(out) == 0
+        return dropped
 
     require_uses_rng(draw, f"p={p}", rng_hint)
     indep_hint = (

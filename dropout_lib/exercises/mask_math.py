@@ -85,21 +85,25 @@ class BoundaryGenerator(np.random.Generator):
         out = flat.reshape(arr.shape).astype(arr.dtype)
         return out if isinstance(u, np.ndarray) else out[()]
 
-    def random(self, size=None, dtype=np.float64, out=None):  # numpy's signature
+    def random(  # numpy's signature
+        self, size: Any = None, dtype: Any = np.float64, out: Any = None
+    ) -> Any:
         return self._plant(super().random(size, dtype=dtype, out=out))
 
-    def uniform(self, low=0.0, high=1.0, size=None):  # numpy's signature
+    def uniform(  # numpy's signature
+        self, low: Any = 0.0, high: Any = 1.0, size: Any = None
+    ) -> Any:
         u = super().uniform(low, high, size)
         if low == 0.0 and high == 1.0:
             return self._plant(u)
         return u
 
 
-MaskFn = Callable[[tuple, float, np.random.Generator], Any]
+MaskFn = Callable[[tuple[int, ...], float, np.random.Generator], Any]
 
 
 def _mask_call(
-    fn: MaskFn, shape: tuple, p: float, rng: np.random.Generator, what: str
+    fn: MaskFn, shape: tuple[int, ...], p: float, rng: np.random.Generator, what: str
 ) -> np.ndarray:
     out = call_learner(
         fn,
@@ -286,9 +290,7 @@ def group_mean_variance(d: int, block: int, p: float) -> float:
     block = check_int(block, "block", 1)
     if d % block:
         raise ValueError(f"block must divide d; got d={d}, block={block}")
-    p = check_probability(p, "p")
-    if p == 1.0:
-        raise ValueError("p must satisfy 0 <= p < 1 (the variance is infinite at 1)")
+    p = check_probability(p, "p", below_one=True)
     return p / (1.0 - p) * block / d
 
 

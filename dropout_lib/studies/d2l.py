@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -61,7 +62,7 @@ def check_float_tensor(x: object, name: str = "X") -> torch.Tensor:
     complex tensors. Raises `TypeError` for anything else (the tensor check
     itself is `dropout_lib.validation.check_tensor`).
     """
-    t = check_tensor(x, name)
+    t: torch.Tensor = check_tensor(x, name)
     if not t.is_floating_point():  # False for integer, bool and complex tensors
         raise TypeError(
             f"{name} must be a real floating-point tensor (dropout rescales by "
@@ -126,10 +127,8 @@ def gaussian_noise_layer(
     al. 2014, section 10). `p == 0` returns `X`; `p == 1` has infinite
     variance and raises `ValueError`. `X` is never modified.
     """
-    p = check_probability(p, "p")
+    p = check_probability(p, "p", below_one=True)
     X = check_float_tensor(X, "X")
-    if p == 1.0:
-        raise ValueError("p must be < 1 for Gaussian noise (its variance p/(1-p))")
     if p == 0.0:
         return X
     eps = torch.randn(X.shape, device=X.device, dtype=X.dtype, generator=generator)
@@ -198,7 +197,8 @@ class D2LNet(nn.Module):
         return H1, H2
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.lin3(self.hidden(X)[1])
+        logits: torch.Tensor = self.lin3(self.hidden(X)[1])
+        return logits
 
     def extra_repr(self) -> str:
         return f"dropout1={self.dropout1}, dropout2={self.dropout2}"
@@ -213,13 +213,12 @@ class GaussianNoiseNet(D2LNet):
     ever switched off. Both rates must be below 1.
     """
 
-    def __init__(self, dropout1: float = 0.2, dropout2: float = 0.5, **kwargs) -> None:
+    def __init__(
+        self, dropout1: float = 0.2, dropout2: float = 0.5, **kwargs: Any
+    ) -> None:
         super().__init__(dropout1, dropout2, **kwargs)
-        if max(self.dropout1, self.dropout2) >= 1.0:
-            raise ValueError(
-                "GaussianNoiseNet needs rates below 1 (noise variance p/(1-p)); "
-                f"got ({dropout1}, {dropout2})"
-            )
+        check_probability(self.dropout1, "dropout1", below_one=True)
+        check_probability(self.dropout2, "dropout2", below_one=True)
 
     def noise(self, H: torch.Tensor, p: float) -> torch.Tensor:
         return gaussian_noise_layer(H, p)

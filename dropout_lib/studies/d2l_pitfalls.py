@@ -34,9 +34,10 @@ import os
 import subprocess
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -221,7 +222,8 @@ class FunctionalDropoutMLP(nn.Module):
             h = F.dropout(h, self.p, training=self.training)
         else:
             h = F.dropout(h, self.p)  # the bug: training defaults to True
-        return self.lin2(h)
+        logits: torch.Tensor = self.lin2(h)
+        return logits
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,9 @@ class LayerBehaviour:
     warnings: tuple[str, ...]
 
 
-def _call_recording(fn, *args) -> tuple[object, tuple[str, ...]]:
+def _call_recording(
+    fn: Callable[..., object], *args: Any
+) -> tuple[object, tuple[str, ...]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fn(*args)
@@ -289,7 +293,7 @@ def lstm_dropout_one_layer(
 
 def run_python(
     code: str, *, optimize: bool = False, timeout: float = 900.0
-) -> subprocess.CompletedProcess:
+) -> subprocess.CompletedProcess[str]:
     """Run `code` in a fresh interpreter, with `-O` if `optimize`.
 
     The interpreter is `sys.executable`. The course's checkout is put on
