@@ -35,12 +35,17 @@ __all__ = [
 def keep_mask(
     x: torch.Tensor, keep_prob: float, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """A bool tensor shaped like `x`, on `x.device`, with P(True) = q
-    (`keep_prob`).
+    """A bool tensor shaped like `x`, on `x.device` and in `x`'s memory format,
+    with P(True) = q (`keep_prob`).
 
-    Drawn as [u < q], u ~ U[0, 1), so q = 0 and q = 1 are exact.
+    Drawn as [u < q], u ~ U[0, 1) in float32, so q = 0 and q = 1 are exact.
+    The uniforms fill the mask in memory order, as `torch.rand` does, so a
+    contiguous `x` gets exactly the mask `torch.rand(x.shape) < q` would give;
+    a channels-last `x` gets a channels-last mask, so the layers below keep
+    the input's layout as `torch.nn.Dropout` does.
     """
-    return torch.rand(x.shape, device=x.device, generator=generator) < keep_prob
+    u = torch.empty_like(x, dtype=torch.float32, memory_format=torch.preserve_format)
+    return u.uniform_(generator=generator) < keep_prob
 
 
 class Dropout(nn.Module):

@@ -217,3 +217,48 @@ def test_mode_helpers_reject_bad_arguments():
     with pytest.raises(ValueError, match="others"):
         with dropout_active(_mixed_model(), others="train"):
             pass
+
+
+# --- layout, dtype and the edge cases torch's own dropout tests ask about ----------
+
+
+@pytest.mark.parametrize("layer", [Dropout, ClassicDropout])
+@pytest.mark.parametrize("training", [True, False])
+def test_layers_keep_the_memory_format(layer, training):
+    x = torch.randn(2, 3, 4, 5).to(memory_format=torch.channels_last)
+    m = layer(0.3).train(training)
+    y = m(x)
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    assert (
+        torch.nn.Dropout(0.3)
+        .train(training)(x)
+        .is_contiguous(memory_format=torch.channels_last)
+    )  # what torch does, for comparison
+
+
+def test_keep_mask_is_unchanged_for_contiguous_inputs():
+    x = torch.empty(7, 11)
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    assert torch.equal(keep_mask(x, 0.6, g1), torch.rand(x.shape, generator=g2) < 0.6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+@pytest.mark.parametrize("layer", [Dropout, ClassicDropout])
+def test_layers_keep_dtype_and_handle_non_contiguous_input(layer, dtype):
+    base = torch.randn(6, 8, dtype=dtype)
+    x = base.t()  # not contiguous
+    y = layer(0.5, generator=torch.Generator().manual_seed(0))(x)
+    assert y.dtype == dtype and y.shape == x.shape
+    kept = y != 0
+    scale = 2.0 if layer is Dropout else 1.0
+    assert torch.equal(y[kept], (x * scale)[kept])
+    assert base.equal(base.clone())  # the input was not changed in place
+
+
+@pytest.mark.parametrize("layer", [Dropout, ClassicDropout])
+def test_p_zero_and_one_and_eval(layer):
+    x = torch.randn(5, 4)
+    assert torch.equal(layer(0.0)(x), x)
+    assert torch.equal(layer(1.0)(x), torch.zeros_like(x))
+    expected_eval = x if layer is Dropout else x * 0.7
+    assert torch.allclose(layer(0.3).eval()(x), expected_eval)
