@@ -188,7 +188,7 @@ def block_keep_mask(
     shape = (n, c, h + b - 1, w + b - 1)
     seeds = torch.rand(shape, device=x.device, generator=generator) < gamma
     if b == 1:
-        return ~seeds
+        return torch.logical_not(seeds)
     dropped = F.max_pool2d(seeds.to(torch.float32), kernel_size=b, stride=1)
     return dropped == 0
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.axes import Axes
 from torch import nn
 
 from ..models import MLP
@@ -292,7 +293,7 @@ _EDGES: list[tuple[str, str, str]] = [
 _COLOURS = {"q": "#dbe9f6", "yes": "#d9f0d3", "no": "#f6dbdb"}
 
 
-def draw_decision_diagram(ax: plt.Axes | None = None) -> plt.Axes:
+def draw_decision_diagram(ax: Axes | None = None) -> Axes:
     """Draw the chapter's decision diagram (boxes and labelled arrows) on `ax`.
 
     Questions are blue, "use dropout like this" green, "do not use it" red.
