@@ -42,6 +42,7 @@ def ratio_table(n: int = 10**7, p: float = 0.5, repeats: int = 5) -> dict[str, f
     xt = torch.from_numpy(x)
     impls: dict[str, Callable[[], object]] = {
         "floor x*c": lambda: np.multiply(x, np.float32(2.0), out=out),
+        "random bytes only": lambda: rng.bytes(n),
         "float mask": lambda: dropout_float_mask(x, p, rng),
         "uint16 threshold": lambda: dropout_uint16(x, p, rng),
         "uint8 threshold": lambda: dropout_uint8(x, p, rng),
