@@ -69,7 +69,8 @@ def dropout_float_mask(x: np.ndarray, p: float, rng: np.random.Generator) -> np.
         return np.zeros_like(x)
     q = 1.0 - p
     keep = rng.random(x.shape, dtype=np.float32) < q
-    return x * (keep * x.dtype.type(1.0 / q))
+    out: np.ndarray = x * (keep * x.dtype.type(1.0 / q))
+    return out
 
 
 def _draw(shape: tuple[int, ...], bits: int, rng: np.random.Generator) -> np.ndarray:
