@@ -234,3 +234,16 @@ def test_chapter_has_its_chinese_summary(path):
         f"{path.name}: the second cell is not the folded 本章要点 box including "
         f"zh/summaries/{number}.md"
     )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_code_cells_stay_thin(path):
+    """No code cell has more than 40 non-blank lines: experiments live in studies/."""
+    for i, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        lines = [line for line in source(cell).splitlines() if line.strip()]
+        assert len(lines) <= 40, (
+            f"{label(path, i, cell)}: {len(lines)} non-blank lines > 40; "
+            "move the experiment into dropout_lib/studies"
+        )
