@@ -247,3 +247,18 @@ def test_code_cells_stay_thin(path):
             f"{label(path, i, cell)}: {len(lines)} non-blank lines > 40; "
             "move the experiment into dropout_lib/studies"
         )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_every_glued_name_in_the_text_is_stored(path):
+    """A {glue:text} name the prose uses was glued by the notebook's stored outputs
+    (a missing one fails the -W build with 'No key ... found in glue data')."""
+    used, stored = set(), set()
+    for cell in load(path)["cells"]:
+        if cell["cell_type"] == "markdown":
+            used |= set(re.findall(r"\{glue(?::text)?\}`([^`:]+)", source(cell)))
+        for out in cell.get("outputs", []):
+            if "application/papermill.record/text/plain" in out.get("data", {}):
+                stored.add(out.get("metadata", {}).get("scrapbook", {}).get("name"))
+    missing = sorted(used - stored)
+    assert not missing, f"{path.name}: glued names used but not stored: {missing}"
