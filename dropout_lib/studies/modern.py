@@ -137,7 +137,7 @@ def moment_check(
     q, k, v = q.to(device), k.to(device), v.to(device)
     mean, var = attention_dropout_moments(q, k, v, p)
     torch.manual_seed(seed)
-    qq, kk, vv = (a.expand(n_draws, t, d) for a in (q, k, v))
+    qq, kk, vv = (a.expand(n_draws, t, d).contiguous() for a in (q, k, v))
     if use_sdpa:
         samples = F.scaled_dot_product_attention(qq, kk, vv, dropout_p=p)
     else:
@@ -165,7 +165,7 @@ def sdpa_mask_readback(
     g = torch.Generator().manual_seed(check_seed(seed))
     q = torch.randn(batch, 1, t, t, generator=g).to(device)
     k = torch.randn(batch, 1, t, t, generator=g).to(device)
-    eye = torch.eye(t, device=device).expand(batch, 1, t, t)
+    eye = torch.eye(t, device=device).expand(batch, 1, t, t).contiguous()
     probs = (q @ k.transpose(-2, -1) / math.sqrt(t)).softmax(-1)
     torch.manual_seed(seed)
     out = F.scaled_dot_product_attention(q, k, eye, dropout_p=p)
