@@ -158,7 +158,8 @@ class MultiHeadSelfAttention(nn.Module):
             )
         else:
             out = plain_attention(q, k, v, self.attn_p, self.training, self.causal)
-        return self.proj(out.transpose(1, 2).reshape(b, t, d))
+        out_: torch.Tensor = self.proj(out.transpose(1, 2).reshape(b, t, d))
+        return out_
 
 
 class TransformerBlock(nn.Module):
@@ -195,7 +196,8 @@ class TransformerBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.drop_path(self.resid_drop1(self.attn(self.ln1(x))))
-        return x + self.drop_path(self.resid_drop2(self.mlp(self.ln2(x))))
+        out_: torch.Tensor = x + self.drop_path(self.resid_drop2(self.mlp(self.ln2(x))))
+        return out_
 
 
 class TinyTransformer(nn.Module):
@@ -252,7 +254,8 @@ class TinyTransformer(nn.Module):
         x = self.embd_drop(self.tok(tokens) + self.pos(pos))
         for block in self.blocks:
             x = block(x)
-        return self.head(self.ln(x))
+        out_: torch.Tensor = self.head(self.ln(x))
+        return out_
 
 
 def dropout_sites(model: nn.Module) -> dict[str, float]:

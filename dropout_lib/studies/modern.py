@@ -68,7 +68,8 @@ class UngatedAttention(MultiHeadSelfAttention):
         out = F.scaled_dot_product_attention(
             q, k, v, dropout_p=self.attn_p, is_causal=self.causal
         )
-        return self.proj(out.transpose(1, 2).reshape(b, t, d))
+        out_: torch.Tensor = self.proj(out.transpose(1, 2).reshape(b, t, d))
+        return out_
 
 
 def eval_call_spread(module: nn.Module, x: torch.Tensor, calls: int = 5) -> float:
@@ -261,7 +262,8 @@ class ResidualMLP(nn.Module):
             self.norms, self.branches, self.drops, self.paths, strict=True
         ):
             h = h + path(drop(f(ln(h))))
-        return self.head(self.out_norm(h))
+        out_: torch.Tensor = self.head(self.out_norm(h))
+        return out_
 
 
 def load_small_fashion(
@@ -436,7 +438,7 @@ def lm_run(
             logits.reshape(-1, logits.shape[-1]), win[:, 1:].flatten()
         )
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        torch.autograd.backward(loss)
         opt.step()
     n_win = len(val) // (t + 1)
     vw = val[: n_win * (t + 1)].view(n_win, t + 1).to(device)
