@@ -76,3 +76,19 @@ def test_pdf_has_every_chinese_summary_and_the_chinese_page(pdf: Path) -> None:
     assert title in text, f"the Chinese landing page ({title!r}) is not in the PDF"
     for term in ("暂退法", "随机失活", "丢弃法"):
         assert term in text, f"{term} not readable in the PDF"
+
+
+def test_pdf_has_every_page_of_the_book(pdf: Path, site: Path) -> None:
+    """Each page of ``_toc.yml`` is in the PDF: its title is in the printed text."""
+    from bs4 import BeautifulSoup
+
+    text = " ".join(_text(pdf).split())
+    missing = []
+    for page in toc_pages(ROOT / "_toc.yml"):
+        html = (site / f"{page}.html").read_text(encoding="utf-8")
+        h1 = BeautifulSoup(html, "html.parser").select_one("article h1")
+        assert h1 is not None, f"{page}: no <h1> in the built page"
+        title = " ".join(h1.get_text(" ").replace("#", "").split())
+        if title not in text:
+            missing.append((page, title))
+    assert not missing, f"pages whose title is not in the PDF: {missing}"
