@@ -36,6 +36,12 @@ RAW_TEX = re.compile(
     r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\s][^$\n]*\\[A-Za-z]+[^$\n]*\$"
 )
 LOAD_TIMEOUT_MS = 60_000
+# Font families that draw Chinese: what Debian, macOS, Windows and Android ship.
+CJK_FAMILY = re.compile(
+    r"wenquanyi|noto \w* ?cjk|source han|droid sans fallback|ar pl|pingfang|"
+    r"hiragino|heiti|songti|microsoft yahei|simsun|simhei",
+    re.I,
+)
 # Bytes a first visit (empty cache, no compression) may transfer, on every page; chapter
 # pages have test_layout.py's tighter budget (2.5 MB, with a table of what loads).
 PAGE_WEIGHT_BUDGET = 4_000_000
@@ -484,3 +490,41 @@ def test_page_works_from_file_url(page, browser, site):
         assert not errors, f"{page}: console errors from file://: {errors}"
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    ("page", "selector"),
+    [("zh/index.html", "article h1"), ("glossary.html", "article dl")],
+)
+def test_chinese_text_renders_with_a_cjk_font(page, selector, visit, base_url):
+    """Every Chinese character is drawn by a font that has it, not as an empty box.
+
+    Chromium's DevTools protocol reports which platform fonts drew a node's text
+    (CSS.getPlatformFontsForNode). The site names no CJK font itself; the browser falls
+    back to the reader's system font, and .ci/run installs one (WenQuanYi Micro Hei).
+    """
+    v = visit(urljoin(base_url, page))
+    text = v.page.locator(selector).first.inner_text()
+    han = sum("\u4e00" <= c <= "\u9fff" for c in text)
+    assert han, f"{page}: no Chinese text in {selector}"
+    cdp = v.page.context.new_cdp_session(v.page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    first = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})
+    inside = cdp.send(
+        "DOM.querySelectorAll", {"nodeId": first["nodeId"], "selector": "*"}
+    )
+    # Each node reports the glyphs of its own text children: node plus descendants
+    # count every glyph of the element once.
+    fonts: dict[str, int] = {}
+    for node_id in [first["nodeId"], *inside["nodeIds"]]:
+        reply = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node_id})
+        for font in reply["fonts"]:
+            name = font["familyName"]
+            fonts[name] = fonts.get(name, 0) + font["glyphCount"]
+    drawn = sum(n for name, n in fonts.items() if CJK_FAMILY.search(name))
+    assert drawn >= han, (
+        f"{page}: {han} Chinese characters in {selector}, {drawn} glyphs drawn by a "
+        f"CJK font; fonts used: {fonts}"
+    )
