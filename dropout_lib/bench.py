@@ -2,8 +2,11 @@
 
 The floor is `np.multiply(x, c, out=out)` over the same float32 array: one
 read and one write of n·4 bytes each, the least any out-of-place dropout must
-move. Each implementation's time is the median of `repeats` runs after one
-warm-up run, divided by the floor's median measured in the same run.
+move. After one warm-up call of each, the implementations are timed in
+interleaved rounds (floor, then each implementation once, `repeats` rounds);
+an implementation's ratio is the median over rounds of its time divided by the
+floor's time in the same round, so a burst of load from other processes
+slows the numerator and the denominator alike instead of one whole block.
 Run `python -m dropout_lib.bench` for the table.
 """
 
@@ -34,7 +37,13 @@ def median_time(fn: Callable[[], object], repeats: int = 5) -> float:
 
 
 def ratio_table(n: int = 10**7, p: float = 0.5, repeats: int = 5) -> dict[str, float]:
-    """Median time of each dropout implementation divided by the floor's."""
+    """Median over interleaved rounds of (implementation time / floor time).
+
+    ratio_k = median over rounds r of t_k,r / t_floor,r, each time a single
+    call after one warm-up call per implementation.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1; got {repeats}")
     rng = np.random.default_rng(0)
     x = rng.standard_normal(n, dtype=np.float32)
     out = np.empty_like(x)
@@ -49,9 +58,18 @@ def ratio_table(n: int = 10**7, p: float = 0.5, repeats: int = 5) -> dict[str, f
         "uint8 in-place": lambda: dropout_uint8(work, p, rng, inplace=True),
         "torch F.dropout": lambda: torch.nn.functional.dropout(xt, p, True),
     }
-    times = {k: median_time(f, repeats) for k, f in impls.items()}
-    floor = times["floor x*c"]
-    return {k: t / floor for k, t in times.items()}
+    for f in impls.values():
+        f()  # warm-up
+    ratios: dict[str, list[float]] = {k: [] for k in impls}
+    for _ in range(repeats):
+        times = {}
+        for k, f in impls.items():
+            t0 = time.perf_counter()
+            f()
+            times[k] = time.perf_counter() - t0
+        for k, t in times.items():
+            ratios[k].append(t / times["floor x*c"])
+    return {k: float(np.median(r)) for k, r in ratios.items()}
 
 
 if __name__ == "__main__":

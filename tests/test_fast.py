@@ -72,3 +72,19 @@ def test_seeded_backward_identical_and_saves_nothing():
     assert torch.equal(ga, gb)
     assert saved_bytes(lambda: SeededDropout.apply(x, 0.4, 7)) == 0
     assert saved_bytes(lambda: MaskedDropout.apply(x, mask, 0.4)) == 64 * 32
+
+
+def test_ratio_table_interleaved_rounds():
+    from dropout_lib.bench import ratio_table
+
+    r = ratio_table(n=10_000, p=0.5, repeats=3)
+    assert r["floor x*c"] == 1.0
+    assert set(r) >= {
+        "float mask",
+        "uint8 threshold",
+        "uint8 in-place",
+        "torch F.dropout",
+    }
+    assert all(v > 0 for v in r.values())
+    with pytest.raises(ValueError):
+        ratio_table(n=10, repeats=0)

@@ -4,6 +4,10 @@
 bytes and unpack(packed, shape) -> the same bool mask, for odd sizes too.
 `check_rank_seeds(derive)`: derive(base_seed, rank) -> int gives distinct
 seeds across ranks, depends on the base seed, and is deterministic.
+`check_torch_pack(pack, unpack)`: the same round trip for torch tensors with
+torch bit operations: pack(mask) -> flat uint8 tensor of ceil(n/8) bytes in
+numpy.packbits order (element 8k + j in bit 7 − j of byte k), unpack(packed,
+shape) -> the same bool tensor.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import torch
 
 from dropout_lib.exercises._checking import call_learner, require, require_callable
 
-__all__ = ["check_pack_roundtrip", "check_rank_seeds"]
+__all__ = ["check_pack_roundtrip", "check_rank_seeds", "check_torch_pack"]
 
 
 def check_pack_roundtrip(
@@ -75,4 +80,59 @@ def check_rank_seeds(derive: Callable[[int, int], int]) -> bool:
         "base seeds 0 and 1 give overlapping rank seeds",
         "base + rank collides: base 0 rank 1 equals base 1 rank 0",
     )
+    return True
+
+
+def check_torch_pack(
+    pack: Callable[[torch.Tensor], torch.Tensor],
+    unpack: Callable[[torch.Tensor, tuple[int, ...]], torch.Tensor],
+) -> bool:
+    """Check a torch pack/unpack pair: layout of numpy.packbits, exact round trip.
+
+    For masks of 1, 7, 8, 13·5 and 3·4·9 elements: pack returns a flat uint8
+    tensor of ceil(n/8) bytes equal to numpy.packbits of the flattened mask
+    (most significant bit first, zero padding), and unpack restores the mask's
+    shape, dtype bool and every element.
+    """
+    require_callable(pack, "pack", "(mask) -> packed uint8 tensor")
+    require_callable(unpack, "unpack", "(packed, shape) -> bool tensor")
+    gen = torch.Generator().manual_seed(321)
+    for shape in [(1,), (7,), (8,), (13, 5), (3, 4, 9)]:
+        mask = torch.rand(shape, generator=gen) < 0.5
+        n = mask.numel()
+        packed = call_learner(pack, mask.clone(), what=f"pack(mask of shape {shape})")
+        require(
+            isinstance(packed, torch.Tensor) and packed.dtype == torch.uint8,
+            f"pack returned {type(packed).__name__} "
+            f"{getattr(packed, 'dtype', '')}, not a uint8 tensor",
+            "build the bytes with .to(torch.uint8), shifts (<<) and ors (|)",
+        )
+        require(
+            packed.numel() == (n + 7) // 8,
+            f"pack used {packed.numel()} bytes for {n} elements",
+            "pad the flattened mask with zeros to a multiple of 8 first "
+            "(ceil(n/8) bytes: the last byte holds the tail bits)",
+        )
+        expected = np.packbits(mask.numpy().ravel())
+        got = packed.detach().cpu().reshape(-1).numpy()
+        require(
+            bool(np.array_equal(got, expected)),
+            f"pack's bytes differ from numpy.packbits for shape {shape}",
+            "element 8k + j goes to bit 7 - j of byte k (most significant first); "
+            "a reversed bit order still round-trips but no other tool reads it",
+        )
+        back = call_learner(unpack, packed, shape, what=f"unpack(packed, {shape})")
+        require(
+            isinstance(back, torch.Tensor)
+            and tuple(back.shape) == shape
+            and back.dtype == torch.bool,
+            f"unpack returned shape {tuple(getattr(back, 'shape', ()))}, dtype "
+            f"{getattr(back, 'dtype', type(back).__name__)}",
+            "drop the padding bits ([:n]), reshape, and return .to(torch.bool)",
+        )
+        require(
+            torch.equal(back.cpu(), mask),
+            f"the round trip changed the mask of shape {shape}",
+            "shift each byte right by 7, 6, ..., 0 and take & 1",
+        )
     return True
