@@ -51,21 +51,86 @@ def test_rotate():
         tt.rotate(x, "10")
 
 
-def test_softmax_regression_weight_scaling_is_the_geometric_mean():
-    rng = np.random.default_rng(0)
-    w, b, x = rng.normal(size=(3, 8)), rng.normal(size=3), rng.normal(size=8)
-    out = tt.softmax_regression_ensemble(w, b, x, 0.4)
-    assert np.allclose(out["geometric"], out["weight_scaled"], atol=1e-12)
-    assert np.isclose(out["arithmetic"].sum(), 1.0)
-    assert np.abs(out["arithmetic"] - out["weight_scaled"]).max() > 1e-3
-    with pytest.raises(ValueError, match="16"):
-        tt.softmax_regression_ensemble(
-            np.zeros((2, 17)), np.zeros(2), np.zeros(17), 0.5
+def test_one_softmax_regression_ensemble_in_the_library():
+    # chapter 7 enumerates masks with dropout_lib.ensemble's function, as
+    # chapter 3 does; the study module keeps no second implementation
+    assert not hasattr(tt, "softmax_regression_ensemble")
+    assert "softmax_regression_ensemble" not in tt.__all__
+
+
+def test_gaussian_noise_is_seeded_clipped_and_pure():
+    x = torch.rand(4, 28, 28, generator=torch.Generator().manual_seed(0))
+    before = x.clone()
+    a = tt.gaussian_noise(x, 0.3, seed=1)
+    assert torch.equal(a, tt.gaussian_noise(x, 0.3, seed=1))  # deterministic
+    assert not torch.equal(a, tt.gaussian_noise(x, 0.3, seed=2))
+    assert torch.equal(x, before) and a.shape == x.shape and a.dtype == x.dtype
+    assert float(a.min()) >= 0.0 and float(a.max()) <= 1.0
+    assert torch.equal(tt.gaussian_noise(x, 0.0, seed=1), x)
+    # unclipped pixels move by sigma * z: their spread is sigma
+    mid = torch.full((50, 28, 28), 0.5)
+    d = tt.gaussian_noise(mid, 0.05, seed=3) - mid
+    assert abs(float(d.std()) - 0.05) < 0.002 and abs(float(d.mean())) < 0.002
+    with pytest.raises(ValueError, match="sigma"):
+        tt.gaussian_noise(x, -0.1)
+    with pytest.raises(TypeError, match="sigma"):
+        tt.gaussian_noise(x, "0.1")
+    with pytest.raises(ValueError, match="x"):
+        tt.gaussian_noise(x[0], 0.1)
+
+
+def test_gaussian_blur_matches_scipy_and_keeps_the_mean():
+    from scipy import ndimage
+
+    x = torch.rand(3, 28, 28, generator=torch.Generator().manual_seed(0))
+    before = x.clone()
+    for sigma in (0.5, 1.0, 3.0):
+        ours = tt.gaussian_blur(x, sigma)
+        ref = ndimage.gaussian_filter(
+            x.double().numpy(), (0, sigma, sigma), mode="mirror", truncate=3.0
         )
-    with pytest.raises(ValueError, match="p"):
-        tt.softmax_regression_ensemble(w, b, x, 0.0)
-    with pytest.raises(ValueError, match="w"):
-        tt.softmax_regression_ensemble(w, b, x[:3], 0.5)
+        assert np.abs(ours.double().numpy() - ref).max() < 1e-5
+    assert torch.equal(x, before)
+    assert torch.equal(tt.gaussian_blur(x, 0.0), x)
+    flat = torch.full((1, 28, 28), 0.3)
+    assert torch.allclose(tt.gaussian_blur(flat, 2.0), flat, atol=1e-6)
+    # blurring removes detail: the pixel variance falls with sigma
+    v = [float(tt.gaussian_blur(x, s).var()) for s in (0.5, 1.0, 2.0)]
+    assert v[0] > v[1] > v[2]
+    with pytest.raises(ValueError, match="radius"):
+        tt.gaussian_blur(x, 10.0)
+
+
+def test_corrupt_levels():
+    x = torch.rand(2, 28, 28, generator=torch.Generator().manual_seed(0))
+    assert set(tt.SEVERITIES) == {"noise", "blur"}
+    for kind, levels in tt.SEVERITIES.items():
+        assert list(levels) == sorted(levels) and len(levels) == 5
+        assert torch.equal(tt.corrupt(x, kind, 0), x)
+    assert torch.equal(
+        tt.corrupt(x, "noise", 3, seed=4),
+        tt.gaussian_noise(x, tt.SEVERITIES["noise"][2], seed=4),
+    )
+    assert torch.equal(
+        tt.corrupt(x, "blur", 5), tt.gaussian_blur(x, tt.SEVERITIES["blur"][4])
+    )
+    dist = [
+        float((tt.corrupt(x, "noise", s, seed=0) - x).abs().mean()) for s in range(6)
+    ]
+    assert dist == sorted(dist)
+    with pytest.raises(ValueError, match="kind"):
+        tt.corrupt(x, "fog", 1)
+    with pytest.raises(ValueError, match="severity"):
+        tt.corrupt(x, "blur", 6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_corruptions_on_the_gpu_match_the_cpu():
+    x = torch.rand(2, 28, 28, generator=torch.Generator().manual_seed(0))
+    for kind in ("noise", "blur"):
+        gpu = tt.corrupt(x.cuda(), kind, 4, seed=2)
+        assert gpu.device.type == "cuda"
+        assert torch.allclose(gpu.cpu(), tt.corrupt(x, kind, 4, seed=2), atol=1e-5)
 
 
 def test_seeded_generators_make_batched_equal_looped():
@@ -101,6 +166,25 @@ def test_train_predict_and_tables():
     assert all(v.shape == (2,) for v in ood.values())
     with pytest.raises(ValueError, match="members"):
         tt.predict([], split.x_test, 2)
+
+
+def test_shift_scores_is_predict_then_score_table():
+    split = fake_split()
+    models = [r.model for r in tt.train_models(split, [0, 1, 2], hidden=(8,), epochs=1)]
+    members = [[models[0], models[2]], [models[1]]]
+    temps = [0.9, 1.2]
+    preds, table, table_ens = tt.shift_scores(
+        members, temps, split.x_test, split.y_test, 3, seed=7, n_ensembles=1
+    )
+    assert len(preds) == 2 and preds[1].temp == 1.2 and preds[0].ens.shape[0] == 2
+    same = tt.predict(members[1], split.x_test, 3, seed=8, temp=1.2)
+    assert torch.equal(preds[1].mc, same.mc)  # seed k uses MC seed `seed + k`
+    want = tt.score_table(preds, split.y_test, methods=("ws", "ts", "mc"))
+    assert set(table) == {"ws", "ts", "mc"}
+    assert np.array_equal(table["ts"]["nll"], want["ts"]["nll"])
+    assert set(table_ens) == {"mc", "ens"} and table_ens["ens"]["ece"].shape == (1,)
+    with pytest.raises(ValueError, match="temps"):
+        tt.shift_scores(members, [1.0], split.x_test, split.y_test, 2)
 
 
 def test_curve_and_claim():
