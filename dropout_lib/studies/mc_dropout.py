@@ -620,7 +620,11 @@ def time_mc(
 ) -> dict[str, float]:
     """Median wall time (s) over `repeats` of `passes` MC passes on `x`,
     looped (`dropout_lib.inference.mc_samples`) and batched
-    (`dropout_lib.uncertainty.mc_samples_batched`), and their ratio."""
+    (`dropout_lib.uncertainty.mc_samples_batched`), and the speedup.
+
+    The two forms run alternately; the speedup is the median over rounds of
+    looped / batched time in the same round, so load from other processes that
+    slows one round slows both of its terms."""
     repeats = check_int(repeats, "repeats", 1)
     times: dict[str, list[float]] = {"looped": [], "batched": []}
     fns: dict[str, Callable[[], Any]] = {
@@ -632,9 +636,12 @@ def time_mc(
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
-    looped = statistics.median(times["looped"])
-    batched = statistics.median(times["batched"])
-    return {"looped": looped, "batched": batched, "speedup": looped / batched}
+    ratios = [a / b for a, b in zip(times["looped"], times["batched"], strict=True)]
+    return {
+        "looped": statistics.median(times["looped"]),
+        "batched": statistics.median(times["batched"]),
+        "speedup": statistics.median(ratios),
+    }
 
 
 # --------------------------------------------------------------------------
