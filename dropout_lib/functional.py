@@ -1,5 +1,13 @@
 """Dropout on NumPy arrays: inverted (the modern default) and classic (2012 paper).
 
+NumPy, not PyTorch: unlike `torch.nn.functional`, whose name it shares, this
+module works on NumPy arrays with a NumPy `rng` (the Keras-style reference
+implementation the chapters read masks from). The PyTorch layers are in
+`dropout_lib.nn`; for a functional PyTorch dropout use
+`torch.nn.functional.dropout`. The top-level `dropout_lib.dropout` is this
+module's `dropout` (DROP probability `p`), while `dropout_lib.bernoulli_mask`
+takes the KEEP probability q: a mask's parameter is the chance of a 1.
+
 Notation used across the course: `p` is the DROP probability, q = 1 − p the
 KEEP probability, and mᵢ ~ Bernoulli(q) the mask.
 """

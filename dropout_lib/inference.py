@@ -12,19 +12,26 @@ Two ways to predict with it:
   ŷₖ = (1/k) Σⱼ₌₁ᵏ softmax(f(x; m⁽ʲ⁾)).
 
 The two agree exactly only when everything after the dropped layer is linear (the
-expectation argument); `mc_curve` measures the gap as k grows.
+expectation argument); `mc_curve` measures the gap as k grows. The passes
+themselves are drawn by `dropout_lib.uncertainty.mc_samples` (re-exported here
+as `mc_samples`) and its batched twin `mc_samples_batched`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
+from .ensemble import tv_distance
 from .nn import dropout_active, eval_mode
+
+# The Monte Carlo passes live in `uncertainty` (looped and batched, one seeding
+# rule); `inference.mc_samples` is the same function under its first home's name.
+from .uncertainty import Output, _check_output, _finish, mc_samples
 from .validation import check_int, check_module, check_seed, check_tensor
 
 __all__ = [
@@ -35,17 +42,6 @@ __all__ = [
     "next_layer_inputs",
     "weight_scaled_predict",
 ]
-
-Output = Literal["probs", "logits"]
-
-
-def _check_output(output: str) -> None:
-    if output not in ("probs", "logits"):
-        raise ValueError(f"output must be 'probs' or 'logits'; got output={output!r}")
-
-
-def _finish(out: torch.Tensor, output: Output) -> torch.Tensor:
-    return torch.softmax(out, dim=-1) if output == "probs" else out
 
 
 @torch.no_grad()
@@ -63,36 +59,6 @@ def weight_scaled_predict(
         return _finish(model(x), output)
 
 
-@torch.no_grad()
-def mc_samples(
-    model: nn.Module,
-    x: torch.Tensor,
-    k: int,
-    *,
-    seed: int | None = None,
-    output: Output = "probs",
-) -> torch.Tensor:
-    """`k` stochastic passes with dropout on, shape `[k, *model(x).shape]`.
-
-    With `seed` given, the passes draw from PyTorch's global generator inside
-    `torch.random.fork_rng` seeded with `seed`, so the result is
-    reproducible and the caller's random state is left untouched. (Dropout layers
-    constructed with their own `generator` draw from it instead.)
-    """
-    check_module(model)
-    check_tensor(x)
-    _check_output(output)
-    k = check_int(k, "k", 1)
-    if seed is not None:
-        seed = check_seed(seed)
-    devices = [x.device] if x.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices, enabled=seed is not None):
-        if seed is not None:
-            torch.manual_seed(int(seed))
-        with dropout_active(model, others="eval"):
-            return torch.stack([_finish(model(x), output) for _ in range(k)])
-
-
 def mc_predict(
     model: nn.Module,
     x: torch.Tensor,
@@ -105,26 +71,39 @@ def mc_predict(
     (1/k) Σⱼ softmax(f(x; m⁽ʲ⁾)).
 
     `output="logits"` averages the raw outputs instead. See `mc_samples`
-    for `seed`.
+    (`dropout_lib.uncertainty.mc_samples`, also importable from here) for
+    `seed`.
     """
     return mc_samples(model, x, k, seed=seed, output=output).mean(dim=0)
 
 
 @torch.no_grad()
 def next_layer_inputs(
-    model: nn.Module, x: torch.Tensor, *, training: bool
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    dropout_on: bool | None = None,
+    training: bool | None = None,
 ) -> list[torch.Tensor]:
     """The input of every `nn.Linear` but the first: what each later layer sees.
 
     In an `dropout_lib.models.MLP` these are the hidden activations after
-    dropout when `training=True` (one sampled mask) and without dropout when
-    `training=False`. Only the dropout layers are switched on in training mode
-    (see `dropout_active`); the model's modes are restored afterwards.
+    dropout when `dropout_on=True` (one sampled mask) and without dropout when
+    `dropout_on=False`. Only the dropout layers are switched on in training
+    mode (see `dropout_active`), as `dropout_lib.training.evaluate(...,
+    dropout_on=True)` does; the model's modes are restored afterwards.
+
+    `training` is the deprecated earlier name of `dropout_on`, accepted for
+    one release (it did not mean `model.train()`: BatchNorm stays in eval mode).
     """
     check_module(model)
     check_tensor(x)
-    if not isinstance(training, bool):
-        raise TypeError(f"training must be a bool; got {type(training).__name__}")
+    if training is not None:
+        if dropout_on is not None:
+            raise TypeError("pass dropout_on only; training is its deprecated name")
+        dropout_on = training
+    if not isinstance(dropout_on, bool):
+        raise TypeError(f"dropout_on must be a bool; got {type(dropout_on).__name__}")
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     if len(linears) < 2:
         raise ValueError(
@@ -138,7 +117,7 @@ def next_layer_inputs(
         for lin in linears[1:]
     ]
     try:
-        mode = dropout_active(model, others="eval") if training else eval_mode(model)
+        mode = dropout_active(model, others="eval") if dropout_on else eval_mode(model)
         with mode:
             model(x)
     finally:
@@ -207,7 +186,7 @@ def mc_curve(
         for i, k in enumerate(kk):
             avg = running[k - 1] / k
             errors[r, i] = (avg.argmax(dim=1) != y).double().mean().item()
-            dists[r, i] = 0.5 * (avg - ws.double()).abs().sum(dim=1).mean().item()
+            dists[r, i] = float(tv_distance(avg, ws).mean())
     return McCurve(
         np.array(kk),
         errors.mean(axis=0),

@@ -5,8 +5,15 @@ probability: P(mᵢ = 1) = q.
 
 This module draws masks (four rules from the sources), stores them in one bit
 per entry, tests that samples of masks are i.i.d. Bernoulli (chi-square), and
-reads a mask back from a dropout layer's input and output (`kept_mask`,
-`dropout_summary`, `shared_along`), whichever library applied it.
+reads a mask back from a dropout layer's input and output
+(`recover_kept_mask`, `dropout_summary`, `shared_along`), whichever library
+applied it.
+
+Names: functions that DRAW a mask are called `*_mask` after what they draw
+(`draw_mask`, `bernoulli_mask` here; `dropout_lib.nn.keep_mask`,
+`channel_keep_mask`, `block_keep_mask`); the one that READS a mask back from a
+layer's input and output is `recover_kept_mask`. `kept_mask` is its deprecated
+earlier name, kept as an alias for one release.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ __all__ = [
     "kept_count_table",
     "kept_mask",
     "pack_mask",
+    "recover_kept_mask",
     "shared_along",
     "unpack_mask",
 ]
@@ -306,9 +314,10 @@ def homogeneity_test(mask_sets: Sequence[Any]) -> ChiSquareResult:
 # ---------------------------------------------------------------------------
 
 
-def kept_mask(x: Any, out: Any) -> np.ndarray:
+def recover_kept_mask(x: Any, out: Any) -> np.ndarray:
     """Which entries a dropout layer kept, read from its input `x` and output
-    `out`: mᵢ = [outᵢ ≠ 0].
+    `out`: mᵢ = [outᵢ ≠ 0]. It draws nothing (`kept_mask` is its deprecated
+    earlier name).
 
     An entry with xᵢ = 0 looks the same dropped or kept, so `x` must have no
     zeros; `ValueError` otherwise, or if the shapes differ. Works for any
@@ -326,6 +335,11 @@ def kept_mask(x: Any, out: Any) -> np.ndarray:
         )
     kept: np.ndarray = outa != 0
     return kept
+
+
+#: Deprecated alias of `recover_kept_mask` (kept for one release; chapter 4's
+#: stored code uses it).
+kept_mask = recover_kept_mask
 
 
 class DropoutSummary(NamedTuple):
@@ -349,9 +363,9 @@ def dropout_summary(x: Any, out: Any) -> DropoutSummary:
     For inverted dropout with drop probability p, the dropped fraction of n
     entries has mean p and standard deviation √(p(1−p)/n), and every kept entry
     satisfies outᵢ / xᵢ = 1/(1−p) up to rounding. `x` must have no zeros
-    (see `kept_mask`). The ratios are computed in float64.
+    (see `recover_kept_mask`). The ratios are computed in float64.
     """
-    mask = kept_mask(x, out)
+    mask = recover_kept_mask(x, out)
     n = int(mask.size)
     if n == 0:
         raise ValueError("x must have at least one entry")

@@ -48,21 +48,32 @@ def keep_mask(
     return u.uniform_(generator=generator) < keep_prob
 
 
-class Dropout(nn.Module):
+class _MaskedDropout(nn.Module):
+    """What the element-wise layers share: the drop probability `p`, checked
+    once here, and an optional `generator` for the masks, keyword-only (in
+    `torch.nn.Dropout` the second positional argument is `inplace`)."""
+
+    def __init__(
+        self, p: float = 0.5, *, generator: torch.Generator | None = None
+    ) -> None:
+        super().__init__()
+        self.p = check_probability(p, "p")
+        self.generator = generator
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Dropout(_MaskedDropout):
     """Inverted dropout: in training h' = m ⊙ h / (1 − p), in eval the
     identity.
 
     Gradient: ∂h'ᵢ / ∂hᵢ = mᵢ / (1 − p), which autograd derives from the
     `torch.where` below. `p == 1` outputs exact zeros (and zero gradients),
-    even for infinite inputs.
+    even for infinite inputs. `Dropout(p, generator=g)` draws the masks from
+    `g`; the generator is keyword-only, as `torch.nn.Dropout`'s second
+    positional argument is `inplace`.
     """
-
-    def __init__(
-        self, p: float = 0.5, generator: torch.Generator | None = None
-    ) -> None:
-        super().__init__()
-        self.p = check_probability(p, "p")
-        self.generator = generator
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
@@ -78,23 +89,14 @@ class Dropout(nn.Module):
         """The keep mask, broadcastable to `x`: one coin per element."""
         return keep_mask(x, keep, self.generator)
 
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
 
-
-class ClassicDropout(nn.Module):
+class ClassicDropout(_MaskedDropout):
     """Classic dropout: training h' = m ⊙ h; eval h' = (1 − p) h.
 
     The eval-mode scaling is the "weight scaling inference rule" of Hinton et
     al. (2012), applied to the activations instead of the next layer's weights.
+    The `generator` is keyword-only, as in `Dropout`.
     """
-
-    def __init__(
-        self, p: float = 0.5, generator: torch.Generator | None = None
-    ) -> None:
-        super().__init__()
-        self.p = check_probability(p, "p")
-        self.generator = generator
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         keep = 1.0 - self.p
@@ -108,9 +110,6 @@ class ClassicDropout(nn.Module):
         if self.p == 0.0:
             return x
         return torch.where(keep_mask(x, keep, self.generator), x, zero)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
 
 
 def channel_keep_mask(
@@ -216,9 +215,10 @@ class DropBlock(Dropout):
         self,
         p: float = 0.1,
         block_size: int = 3,
+        *,
         generator: torch.Generator | None = None,
     ) -> None:
-        super().__init__(p, generator)
+        super().__init__(p, generator=generator)
         self.block_size = check_int(block_size, "block_size", 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -75,6 +75,7 @@ __all__ = [
     "MIN_SEEDS",
     "PairedDiff",
     "SeedSummary",
+    "Z_TOLERANCE",
     "equivalence_test",
     "mean_sd",
     "paired_diff",
@@ -93,6 +94,15 @@ MAX_REPLICATION_RISK = 1e-3
 #: The largest total re-run risk of all claims the book asserts: by the union
 #: bound, the chance that any asserted claim fails on a new machine.
 BOOK_RISK_BUDGET = 1e-2
+
+#: The course's one tolerance for a statistical CHECK (an exercise checker, a
+#: sanity assertion on a sampled mask), in standard deviations: an observed
+#: value passes when |observed − expected| ≤ Z_TOLERANCE·σ. It is a policy, not
+#: a quantile: a correct function fails one such check with probability
+#: 2Φ(−5.5) ≈ 3.8 × 10⁻⁸ (`scipy.stats.norm.sf`, checked in the tests), while
+#: the mistakes the checks look for miss by tens of standard deviations. Claims
+#: over seeds use the t-intervals and tiers above instead.
+Z_TOLERANCE = 5.5
 
 
 def _values(

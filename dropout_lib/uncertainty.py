@@ -26,6 +26,8 @@ modified. Entropies use the natural logarithm (nats) with 0 log 0 = 0.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -44,9 +46,11 @@ __all__ = [
     "entropy",
     "expected_calibration_error",
     "expected_entropy",
+    "mc_samples",
     "mc_samples_batched",
     "mutual_information",
     "nll",
+    "nll_from_probs",
     "predictive_entropy",
     "reliability_bins",
 ]
@@ -214,8 +218,12 @@ def mutual_information(samples: Any) -> torch.Tensor:
 # --------------------------------------------------------------------------
 
 
-def nll(probs: Any, y: Any, *, eps: float = 1e-12) -> float:
-    """Mean negative log-likelihood −(1/N) Σₙ log p_(n, yₙ).
+def nll_from_probs(probs: Any, y: Any, *, eps: float = 1e-12) -> float:
+    """Mean negative log-likelihood −(1/N) Σₙ log p_(n, yₙ) of PROBABILITIES.
+
+    Unlike `torch.nn.functional.nll_loss`, which takes log-probabilities,
+    this takes the probabilities themselves (`nll` is its deprecated earlier
+    name, kept as an alias for one release).
 
     Each probability is floored at ε first.
 
@@ -229,6 +237,11 @@ def nll(probs: Any, y: Any, *, eps: float = 1e-12) -> float:
         raise ValueError(f"eps must be a float in (0, 1); got eps={eps!r}")
     picked = p.gather(1, t[:, None]).squeeze(1)
     return float(-torch.log(picked.clamp_min(eps)).mean())
+
+
+#: Deprecated alias of `nll_from_probs` (kept for one release; chapter 7 and
+#: its study use it). torch's `nll_loss` takes log-probabilities instead.
+nll = nll_from_probs
 
 
 def brier_score(probs: Any, y: Any) -> float:
@@ -325,8 +338,62 @@ def auroc(scores_in: Any, scores_out: Any) -> float:
 
 
 # --------------------------------------------------------------------------
-# Monte Carlo dropout in one batched pass
+# Monte Carlo dropout passes: one pass at a time, or all in one batched pass
 # --------------------------------------------------------------------------
+
+Output = Literal["probs", "logits"]
+
+
+def _check_output(output: str) -> None:
+    if output not in ("probs", "logits"):
+        raise ValueError(f"output must be 'probs' or 'logits'; got output={output!r}")
+
+
+def _finish(out: torch.Tensor, output: Output) -> torch.Tensor:
+    return torch.softmax(out, dim=-1) if output == "probs" else out
+
+
+@contextmanager
+def _mc_passes(model: nn.Module, x: torch.Tensor, seed: int | None) -> Iterator[None]:
+    """Only the dropout layers of `model` in training mode (`dropout_active`
+    with `others="eval"`); with `seed`, the masks come from PyTorch's
+    generator seeded with it inside `torch.random.fork_rng` (on `x`'s CUDA
+    device too), so the caller's random state is left untouched."""
+    devices = [x.device] if x.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        with dropout_active(model, others="eval"):
+            yield
+
+
+@torch.no_grad()
+def mc_samples(
+    model: nn.Module,
+    x: torch.Tensor,
+    k: int,
+    *,
+    seed: int | None = None,
+    output: Output = "probs",
+) -> torch.Tensor:
+    """`k` stochastic passes with dropout on, one forward pass each, shape
+    `[k, *model(x).shape]`.
+
+    With `seed` given, the passes draw from PyTorch's global generator inside
+    `torch.random.fork_rng` seeded with `seed`, so the result is
+    reproducible and the caller's random state is left untouched. (Dropout layers
+    constructed with their own `generator` draw from it instead.) Only the
+    dropout layers are in training mode, as in `mc_samples_batched`, which runs
+    the same passes as one batched forward pass.
+    """
+    check_module(model)
+    check_tensor(x)
+    _check_output(output)
+    k = check_int(k, "k", 1)
+    if seed is not None:
+        seed = check_seed(seed)
+    with _mc_passes(model, x, seed):
+        return torch.stack([_finish(model(x), output) for _ in range(k)])
 
 
 @torch.no_grad()
@@ -337,7 +404,7 @@ def mc_samples_batched(
     *,
     seed: int | None = None,
     batch_size: int | None = None,
-    output: Literal["probs", "logits"] = "probs",
+    output: Output = "probs",
 ) -> torch.Tensor:
     """`passes` Monte Carlo dropout passes as ONE batched forward pass per chunk.
 
@@ -348,7 +415,7 @@ def mc_samples_batched(
     `others="eval"`, so BatchNorm keeps its running statistics), under
     `torch.no_grad`, and reshaped to `[T, N, C]`. Each row gets its own
     mask, so the passes are independent exactly as in a loop of T calls
-    (`dropout_lib.inference.mc_samples`); the batched version replaces
+    (`mc_samples`); the batched version replaces
     T small matrix products by one large one.
 
     `batch_size` (examples per chunk, default: all) bounds the memory, which
@@ -369,8 +436,7 @@ def mc_samples_batched(
     check_module(model)
     check_tensor(x)
     passes = check_int(passes, "passes", 1)
-    if output not in ("probs", "logits"):
-        raise ValueError(f"output must be 'probs' or 'logits'; got output={output!r}")
+    _check_output(output)
     if x.ndim < 1 or len(x) == 0:
         raise ValueError(
             f"x must hold at least one example; got shape {tuple(x.shape)}"
@@ -379,18 +445,13 @@ def mc_samples_batched(
     chunk = n if batch_size is None else check_int(batch_size, "batch_size", 1)
     if seed is not None:
         seed = check_seed(seed)
-    devices = [x.device] if x.device.type == "cuda" else []
     outs = []
-    with torch.random.fork_rng(devices=devices, enabled=seed is not None):
-        if seed is not None:
-            torch.manual_seed(seed)
-        with dropout_active(model, others="eval"):
-            for i in range(0, n, chunk):
-                xb = x[i : i + chunk]
-                tiled = xb.repeat(passes, *([1] * (xb.ndim - 1)))
-                out = model(tiled)
-                out = out.reshape(passes, len(xb), *out.shape[1:])
-                outs.append(torch.softmax(out, dim=-1) if output == "probs" else out)
+    with _mc_passes(model, x, seed):
+        for i in range(0, n, chunk):
+            xb = x[i : i + chunk]
+            tiled = xb.repeat(passes, *([1] * (xb.ndim - 1)))
+            out = model(tiled)
+            outs.append(_finish(out.reshape(passes, len(xb), *out.shape[1:]), output))
     result = torch.cat(outs, dim=1)
     same = torch.allclose(result, result[:1].expand_as(result), rtol=1e-5, atol=1e-6)
     if passes >= 2 and same:

@@ -84,8 +84,8 @@ def test_mc_samples_do_not_update_batchnorm_statistics():
 
 def test_next_layer_inputs():
     model, (x, _) = small_model(), data()
-    clean = next_layer_inputs(model, x, training=False)
-    noisy = next_layer_inputs(model, x, training=True)
+    clean = next_layer_inputs(model, x, dropout_on=False)
+    noisy = next_layer_inputs(model, x, dropout_on=True)
     assert [a.shape for a in clean] == [(len(x), 16), (len(x), 16)]
     model.eval()
     torch.testing.assert_close(clean[0], torch.relu(model[1](x)))
@@ -123,9 +123,19 @@ def test_mc_curve_basic_properties():
         (lambda m, x, y: mc_curve(m, x, y, []), ValueError, "ks"),
         (lambda m, x, y: mc_curve(m, x, y, [0]), ValueError, "ks"),
         (lambda m, x, y: mc_curve(m, x, y, [1], repeats=0), ValueError, "repeats"),
-        (lambda m, x, y: next_layer_inputs(m, x, training=1), TypeError, "training"),
         (
-            lambda m, x, y: next_layer_inputs(nn.Linear(6, 2), x, training=True),
+            lambda m, x, y: next_layer_inputs(m, x, dropout_on=1),
+            TypeError,
+            "dropout_on",
+        ),
+        (lambda m, x, y: next_layer_inputs(m, x), TypeError, "dropout_on"),
+        (
+            lambda m, x, y: next_layer_inputs(m, x, dropout_on=True, training=True),
+            TypeError,
+            "deprecated",
+        ),
+        (
+            lambda m, x, y: next_layer_inputs(nn.Linear(6, 2), x, dropout_on=True),
             ValueError,
             "two nn.Linear",
         ),
@@ -135,3 +145,31 @@ def test_argument_errors(call, exc, match):
     model, (x, y) = small_model(), data()
     with pytest.raises(exc, match=match):
         call(model, x, y)
+
+
+def test_next_layer_inputs_keeps_training_as_deprecated_alias():
+    model, (x, _) = small_model(), data()
+    for flag in (False, True):
+        torch.manual_seed(0)
+        old = next_layer_inputs(model, x, training=flag)
+        torch.manual_seed(0)
+        new = next_layer_inputs(model, x, dropout_on=flag)
+        for a, b in zip(old, new, strict=True):
+            torch.testing.assert_close(a, b)
+
+
+def test_mc_samples_has_one_home():
+    from dropout_lib import inference, uncertainty
+
+    assert inference.mc_samples is uncertainty.mc_samples
+
+
+def test_mc_curve_distance_is_the_ensemble_tv_distance():
+    from dropout_lib.ensemble import tv_distance
+    from dropout_lib.uncertainty import mc_samples
+
+    model, (x, y) = small_model(), data(n=50)
+    c = mc_curve(model, x, y, [3], seed=5)
+    avg = mc_samples(model, x, 3, seed=5).double().mean(dim=0)
+    expected = float(tv_distance(avg, weight_scaled_predict(model, x)).mean())
+    assert c.distance[0] == pytest.approx(expected, rel=1e-12)

@@ -318,3 +318,9 @@ def test_shared_along():
     with pytest.raises(TypeError, match="axes"):
         shared_along(m, 1.5)
     assert shared_along(m, -2) == shared_along(m, 1)
+
+
+def test_kept_mask_is_a_deprecated_alias_of_recover_kept_mask():
+    from dropout_lib import masks
+
+    assert masks.kept_mask is masks.recover_kept_mask

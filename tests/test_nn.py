@@ -263,3 +263,12 @@ def test_p_zero_and_one_and_eval(layer):
     assert torch.equal(layer(1.0)(x), torch.zeros_like(x))
     expected_eval = x if layer is Dropout else x * 0.7
     assert torch.allclose(layer(0.3).eval()(x), expected_eval)
+
+
+@pytest.mark.parametrize("cls", [Dropout, ClassicDropout])
+def test_generator_is_keyword_only(cls):
+    # torch.nn.Dropout's second positional argument is `inplace`
+    with pytest.raises(TypeError):
+        cls(0.5, torch.Generator())
+    g = torch.Generator()
+    assert cls(0.5, generator=g).generator is g

@@ -358,3 +358,9 @@ def test_batched_does_not_warn_with_real_dropout():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mc_samples_batched(_one_dropout_net(), torch.randn(4, 6), 3, seed=0)
+
+
+def test_nll_is_a_deprecated_alias_of_nll_from_probs():
+    from dropout_lib import uncertainty
+
+    assert uncertainty.nll is uncertainty.nll_from_probs

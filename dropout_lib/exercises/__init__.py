@@ -12,7 +12,10 @@ raised by the learner's function is reported the same way
 (chained, so its traceback stays visible). A checker raises `TypeError` only
 when it is itself misused (for example, given something that is not callable).
 Checkers never use the `assert` statement, so they work under `python -O`;
-statistical checks allow `_checking.Z` = 5.5 standard deviations.
+statistical checks allow `_checking.Z` = 5.5 standard deviations (the public
+`dropout_lib.stats.Z_TOLERANCE`). The shared checks (`require_unmodified`,
+`require_same_shape`, `require_independent_masks`, `within_z`, ...) are in
+`_checking`; `template.py` is the smallest complete checker to copy.
 """
 
 from ._checking import CheckFailed

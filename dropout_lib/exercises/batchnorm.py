@@ -16,7 +16,14 @@ from collections.abc import Callable
 import torch
 
 from ..diagnostics import variance_shift
-from ._checking import call_learner, fail, require, require_callable, within_z
+from ._checking import (
+    call_learner,
+    fail,
+    require,
+    require_callable,
+    require_unmodified,
+    within_z,
+)
 
 __all__ = ["check_channel_dropout", "check_variance_shift"]
 
@@ -105,9 +112,10 @@ def check_channel_dropout(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> 
         hint = "fn(x, p) takes a tensor (N, C, H, W) and the drop probability p"
         torch.manual_seed(2024)
         y = call_learner(fn, x, p, what=f"fn(x, p={p})", hint=hint)
-        require(
-            torch.equal(x, x0),
-            "fn modified its input",
+        require_unmodified(
+            x,
+            x0,
+            f"fn(x, p={p})",
             "build a new tensor instead of multiplying x in place",
         )
         require(

@@ -40,7 +40,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._checking import Z, call_learner, fail, require, require_callable, within_z
+from ._checking import (
+    Z,
+    call_learner,
+    fail,
+    require,
+    require_callable,
+    require_same_shape,
+    within_z,
+)
 
 __all__ = [
     "N",
@@ -134,10 +142,11 @@ def _call(fn: DropoutFn, x: np.ndarray, p: float, seed: int, what: str) -> np.nd
         fn, x, p, np.random.default_rng(seed), what=what, hint=_SIGNATURE_HINT
     )
     out = np.asarray(out)
-    require(
-        out.shape == x.shape,
-        f"{what}: the output has shape {out.shape}, the input {x.shape}",
-        "dropout is element-wise; draw the mask with the input's shape",
+    require_same_shape(
+        out.shape,
+        x.shape,
+        what,
+        "dropout is element-wise; draw the mask with x's shape",
     )
     return out
 

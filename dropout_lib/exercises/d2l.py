@@ -33,7 +33,17 @@ import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 
-from ._checking import Z, call_learner, fail, require, require_callable, within_z
+from ._checking import (
+    Z,
+    call_learner,
+    fail,
+    require,
+    require_callable,
+    require_independent_masks,
+    require_same_shape,
+    require_unmodified,
+    within_z,
+)
 
 __all__ = ["N", "ROWS", "Z", "check_constant_loss", "check_dropout_layer"]
 
@@ -80,11 +90,6 @@ class _DeviceRecorder(TorchFunctionMode):
             name = getattr(func, "__name__", str(func))
             self.elsewhere.append(f"{name} -> {out.device} {tuple(out.shape)}")
         return out
-
-
-def _agreement(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Share of positions where two boolean masks agree."""
-    return (a == b).double().mean().item()
 
 
 def check_dropout_layer(fn: DropoutLayerFn) -> bool:
@@ -188,10 +193,8 @@ def _check_statistics(fn: DropoutLayerFn, hint: str) -> None:
     original = x64.clone()
     for p in (0.2, 0.5, 0.9):
         out = _as_tensor(call_learner(fn, x64, p, what=f"p={p}", hint=hint), f"p={p}")
-        require(
-            torch.equal(x64, original),
-            f"p={p}: your function modified its input X",
-            "avoid in-place operations (*=, /=) on X",
+        require_unmodified(
+            x64, original, f"p={p}", "avoid in-place operations (*=, /=) on X"
         )
         require(
             out.shape == x64.shape and out.dtype == x64.dtype,
@@ -222,15 +225,8 @@ def _check_randomness(fn: DropoutLayerFn, hint: str) -> None:
     x = torch.linspace(1.0, 3.0, N, dtype=torch.float64).reshape(ROWS, N // ROWS)
     original = x.clone()
     first = _as_tensor(call_learner(fn, x, p, what=f"p={p}", hint=hint), "p") != 0
-    require(
-        torch.equal(x, original),
-        f"p={p}: your function modified its input X",
-        "avoid in-place operations (*=, /=) on X",
-    )
-    require(
-        first.shape == x.shape,
-        f"p={p}: output shape {tuple(first.shape)} differs from X's {tuple(x.shape)}",
-    )
+    require_unmodified(x, original, f"p={p}", "avoid in-place operations (*=, /=) on X")
+    require_same_shape(first.shape, x.shape, f"p={p}", "return a tensor shaped like X")
     second = _as_tensor(call_learner(fn, x, p, what=f"p={p}", hint=hint), "p") != 0
     comparisons = (
         (
@@ -254,23 +250,10 @@ def _check_randomness(fn: DropoutLayerFn, hint: str) -> None:
             "each entry is dropped independently: no arange/threshold pattern",
         ),
     )
-    for what, m1, m2, why in comparisons:
-        # P(agree) for independent draws with the masks' own keep shares k1, k2
-        # (the shares themselves are checked separately)
-        k1, k2 = m1.double().mean().item(), m2.double().mean().item()
-        a = k1 * k2 + (1.0 - k1) * (1.0 - k2)
-        if not 0.0 < a < 1.0:
-            fail(
-                f"p={p}: every entry is {'kept' if k1 > 0.5 else 'dropped'}",
-                "keep each entry with probability 1 - p",
-            )
-        within_z(
-            _agreement(m1, m2),
-            a,
-            math.sqrt(a * (1.0 - a) / m1.numel()),
-            f"p={p}: share of positions where the masks of {what} agree",
-            why,
-        )
+    for compared, m1, m2, why in comparisons:
+        # P(agree) for independent draws with the masks' own keep shares (the
+        # shares themselves are checked separately)
+        require_independent_masks(m1, m2, f"p={p}", compared, why)
 
 
 def _entropy(labels: np.ndarray, n_classes: int) -> float:

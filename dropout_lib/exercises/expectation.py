@@ -43,6 +43,17 @@ def _as_float(value: object, what: str) -> float:
     return float(arr.reshape(()))
 
 
+def _require_same_trajectory(max_param_diff: np.ndarray, setting: str) -> None:
+    """The classic and inverted nets trained with the learner's factor agree to
+    1e-9 in every parameter at every step."""
+    worst = float(np.max(max_param_diff))
+    require(
+        worst <= 1e-9,
+        f"with your factor the two nets drift apart {setting}: "
+        f"max parameter difference {worst:.3g}",
+    )
+
+
 def check_classic_variance(fn: Callable[[np.ndarray, float], np.ndarray]) -> bool:
     """Check `fn(h, p)` returns Var[m h] = h² p (1 − p).
 
@@ -127,18 +138,10 @@ def check_lr_scale(fn: Callable[[float, str], float], *, simulate: bool = True) 
                 fail(f"wrong factor for {what}: got {got}, expected {want:.6g}", hint)
         if simulate:
             what = f"fn(0.3, {optimizer!r})"
-            run = side_by_side(
-                0.3,
-                optimizer,  # type: ignore[arg-type]
-                0.05 if optimizer != "adam" else 0.01,
-                30,
-                lr_scale=_as_float(call_learner(fn, 0.3, optimizer, what=what), what),
-            )
-            require(
-                run.max_param_diff.max() <= 1e-9,
-                f"with your factor the two nets drift apart under {optimizer!r}: "
-                f"max parameter difference {run.max_param_diff.max():.3g}",
-            )
+            factor = _as_float(call_learner(fn, 0.3, optimizer, what=what), what)
+            lr = 0.05 if optimizer != "adam" else 0.01
+            run = side_by_side(0.3, optimizer, lr, 30, lr_scale=factor)  # type: ignore[arg-type]
+            _require_same_trajectory(run.max_param_diff, f"under {optimizer!r}")
     return True
 
 
@@ -173,6 +176,7 @@ def check_decay_scale(
                 fail(f"wrong factor for {what}: got {got}, expected {want:.6g}", hint)
         if simulate:
             what = f"fn(0.4, {decay!r})"
+            factor = _as_float(call_learner(fn, 0.4, decay, what=what), what)
             run = side_by_side(
                 0.4,
                 "adam",
@@ -180,11 +184,7 @@ def check_decay_scale(
                 40,
                 weight_decay=0.05,
                 decay=decay,
-                decay_scale=_as_float(call_learner(fn, 0.4, decay, what=what), what),
+                decay_scale=factor,
             )
-            require(
-                run.max_param_diff.max() <= 1e-9,
-                f"with your factor the two nets drift apart ({decay} decay): "
-                f"max parameter difference {run.max_param_diff.max():.3g}",
-            )
+            _require_same_trajectory(run.max_param_diff, f"({decay} decay)")
     return True

@@ -27,6 +27,9 @@ from ._checking import (
     fail,
     require,
     require_callable,
+    require_independent_masks,
+    require_same_shape,
+    require_unmodified,
     within_z,
 )
 
@@ -69,10 +72,8 @@ def check_keras1_dropout(fn: Callable[..., Any]) -> bool:
     x = np.arange(1, 7, dtype=np.float64).reshape(2, 3)
     x0 = x.copy()
     call_learner(fn, x, 0.5, np.random.default_rng(1), what="level=0.5")
-    require(
-        np.array_equal(x, x0),
-        "fn modified its input x",
-        "build a new array (x * mask / q) instead of x *= mask",
+    require_unmodified(
+        x, x0, "level=0.5", "build a new array (x * mask / q) instead of x *= mask"
     )
 
     xi = np.arange(1, 1001, dtype=np.int64)
@@ -173,24 +174,18 @@ def _check_keras1_randomness(fn: Callable[..., Any]) -> None:
         "the mask must be random: draw it from rng, not from a fixed pattern",
     )
     kept = outs[0] != 0
-    for what, m1, m2 in (
+    for compared, m1, m2 in (
         ("adjacent rows", kept[1:], kept[:-1]),
         ("adjacent columns", kept[:, 1:], kept[:, :-1]),
     ):
-        k1, k2 = float(m1.mean()), float(m2.mean())
-        a = k1 * k2 + (1.0 - k1) * (1.0 - k2)
-        if not 0.0 < a < 1.0:
-            fail(
-                f"level={level}: every entry was {'kept' if k1 > 0.5 else 'dropped'}",
-                "keep each entry with probability 1 - level",
-            )
-        within_z(
-            float(np.mean(m1 == m2)),
-            a,
-            math.sqrt(a * (1.0 - a) / m1.size),
-            f"level={level}: share of positions where the masks of {what} agree",
+        require_independent_masks(
+            m1,
+            m2,
+            f"level={level}",
+            compared,
             "draw every entry independently, rng.random(x.shape) < 1 - level; no "
             "arange/threshold pattern, no mask shared along an axis",
+            rate="level",
         )
 
 
@@ -224,12 +219,8 @@ def check_spatial_dropout2d(fn: Callable[..., Any]) -> bool:
                 fn, x, p, np.random.default_rng(11), data_format, what=data_format
             )
         )
-        require(np.array_equal(x, x0), "fn modified its input x", "return a new array")
-        require(
-            out.shape == x.shape,
-            f"{data_format}: output shape {out.shape} differs from {x.shape}",
-            "the mask broadcasts to x",
-        )
+        require_unmodified(x, x0, data_format, "return a new array")
+        require_same_shape(out.shape, x.shape, data_format, "the mask broadcasts to x")
         kept = out != 0
         maps = np.take(np.take(kept, [0], axis=spatial[0]), [0], axis=spatial[1])
         noise = "(N, 1, 1, C)" if data_format == "channels_last" else "(N, C, 1, 1)"

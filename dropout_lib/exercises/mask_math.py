@@ -37,6 +37,7 @@ from ._checking import (
     fail,
     require,
     require_callable,
+    require_same_shape,
     within_z,
 )
 from .core import require_independent, require_uses_rng
@@ -115,9 +116,8 @@ def _mask_call(
         "Generator rng",
     )
     out = np.asarray(out)
-    require(
-        out.shape == tuple(shape),
-        f"{what}: the mask has shape {out.shape}; expected {tuple(shape)}",
+    require_same_shape(
+        out.shape, tuple(shape), what, "return a mask of the given shape"
     )
     require(
         out.dtype == np.bool_,

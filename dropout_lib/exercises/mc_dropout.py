@@ -15,7 +15,14 @@ import numpy as np
 import torch
 
 from ..uncertainty import expected_calibration_error, mutual_information
-from ._checking import call_learner, fail, require, require_callable
+from ._checking import (
+    call_learner,
+    fail,
+    require,
+    require_callable,
+    require_same_shape,
+    require_unmodified,
+)
 
 __all__ = ["check_ece", "check_mutual_information"]
 
@@ -62,16 +69,9 @@ def check_mutual_information(fn: Callable[[torch.Tensor], Any]) -> bool:
         before = s.clone()
         got = _as_array(call_learner(fn, s, what=what, hint=hint), what, hint)
         expected = mutual_information(before).numpy()
-        require(
-            torch.equal(s, before),
-            f"{what}: your function modified its input",
-            "work on copies; never write into samples",
-        )
-        require(
-            got.shape == expected.shape,
-            f"{what}: expected shape {expected.shape} (one value per example), "
-            f"got {got.shape}",
-            hint,
+        require_unmodified(s, before, what, "work on copies; never write into samples")
+        require_same_shape(
+            got.shape, expected.shape, f"{what} (one value per example)", hint
         )
         if not np.allclose(got, expected, atol=1e-6, rtol=1e-6):
             worst = int(np.argmax(np.abs(got - expected)))
@@ -115,11 +115,10 @@ def check_ece(fn: Callable[[torch.Tensor, torch.Tensor, int], Any]) -> bool:
         got = _as_array(
             call_learner(fn, probs, y, n_bins, what=what, hint=hint), what, hint
         )
-        require(
-            torch.equal(probs, p0) and torch.equal(y, y0),
-            f"{what}: your function modified its input",
-            "work on copies; never write into probs or y",
-        )
+        for arg, copy in ((probs, p0), (y, y0)):
+            require_unmodified(
+                arg, copy, what, "work on copies; never write into probs or y"
+            )
         require(got.size == 1, f"{what}: return one number, got shape {got.shape}")
         expected = expected_calibration_error(p0, y0, n_bins)
         if not abs(float(got.ravel()[0]) - expected) <= 1e-9 + 1e-9 * expected:

@@ -89,6 +89,9 @@ def assert_checked_dropout(X: torch.Tensor, p: float) -> torch.Tensor:
     is dropped. The fix raises `ValueError` (see
     `dropout_lib.validation.check_probability`), which no flag removes.
     """
+    # DELIBERATE EXHIBIT, not validation: this bare `assert` reproduces d2l's, and
+    # chapter 5 shows it vanishing under `python -O`. Do not "fix" or remove it;
+    # library code validates with `check_probability` (raises ValueError).
     assert 0 <= p <= 1, "p must be in [0, 1]"  # the exhibit itself
     if p == 0:
         return X
