@@ -21,8 +21,10 @@ Layout (`ls dropout_lib`), from the bottom up:
   `train`, `evaluate`, `Run`, `run_seeds`), `dropout_lib.stats`
   (the one standard for claims over seeds), `dropout_lib.plotting`;
 * `dropout_lib.studies`: code that serves one chapter, one module per
-  chapter slug (`keras`, `d2l`, `d2l_pitfalls`, `batchnorm`, `mc_dropout`); a
-  study imports concepts, never another study;
+  chapter slug (`overfitting`, `keras`, `d2l`, `batchnorm`, `mc_dropout`,
+  `modern`, `practice`, ...); a chapter's study may be split into `slug` and
+  `slug_<part>` (`d2l` and `d2l_pitfalls`), which may import each other; a study
+  never imports another chapter's study (tests/test_studies_layering.py);
 * `dropout_lib.exercises`: the exercise checkers, one module per chapter,
   all built on `exercises._checking`.
 

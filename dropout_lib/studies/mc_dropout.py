@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ..data import fashion_mnist
+from ..ensemble import tv_distance
 from ..inference import mc_samples, weight_scaled_predict
 from ..models import MLP
 from ..nn import Dropout, dropout_active
@@ -518,7 +519,7 @@ def ood_table(
 
 def _tv(a: torch.Tensor, b: torch.Tensor) -> float:
     """Mean total-variation distance (1/2) ‖a − b‖₁ over examples."""
-    return float(0.5 * (a.double() - b.double()).abs().sum(dim=1).mean())
+    return float(tv_distance(a, b).mean())
 
 
 def ensemble_view_grid(
