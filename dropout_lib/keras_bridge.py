@@ -10,6 +10,9 @@ What any chapter that sets Keras beside PyTorch needs, in one place:
   `dropout_lib.models.MLP` (Keras → torch). Keras stores a `Dense` kernel as
   `(in, out)` and computes xW + b; `torch.nn.Linear` stores `(out, in)` and
   computes xWᵀ + b, so each kernel is transposed.
+* `keras_from_torch` goes the other way for a torch `nn.Sequential` of
+  `Linear`, `BatchNorm1d`, `ReLU`, `Dropout` and `Flatten` layers (torch →
+  Keras), with BatchNorm's running statistics and epsilon.
 
 Keras is imported lazily, inside the functions, so `import dropout_lib` never
 requires Keras. `dropout_lib.studies.keras` re-exports both names (chapter 4
@@ -24,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["import_keras", "mlp_from_keras"]
+__all__ = ["import_keras", "keras_from_torch", "mlp_from_keras"]
 
 
 def import_keras(backend: str = "torch") -> Any:
@@ -93,3 +96,53 @@ def mlp_from_keras(keras_model: Any, rate: float | None = None) -> Any:
             lin.weight.copy_(torch.from_numpy(k.T.copy()))
             lin.bias.copy_(torch.from_numpy(b.copy()))
     return mlp.eval()
+
+
+def keras_from_torch(
+    model: Any, dropout_cls: Any, input_shape: tuple[int, ...] = (28, 28)
+) -> Any:
+    """A Keras 3 model that computes what the torch `nn.Sequential` `model` does.
+
+    Dense kernels are the transposed torch weights (Keras computes xW + b with
+    W of shape (in, out), torch xWᵀ + b with W of shape (out, in));
+    BatchNormalization gets torch's `weight`, `bias`, `running_mean`,
+    `running_var` and `eps` (Keras's default epsilon is 1e-3, torch's 1e-5);
+    each `nn.Dropout(p)` becomes `dropout_cls(p)` (`keras.layers.Dropout` or an
+    always-on subclass). The Keras model starts with `Input(input_shape)` and a
+    `Flatten`. Uses Keras as already imported, or imports it with
+    `import_keras` (the torch backend).
+    """
+    from torch import nn
+
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(
+            f"model must be a torch.nn.Sequential; got {type(model).__name__}"
+        )
+    keras = sys.modules.get("keras") or import_keras()
+    layers: list[Any] = [keras.Input(input_shape), keras.layers.Flatten()]
+    copies: list[tuple[Any, Any]] = []
+    for m in model:
+        if isinstance(m, nn.Linear):
+            layer = keras.layers.Dense(m.out_features)
+            copies.append((layer, m))
+        elif isinstance(m, nn.BatchNorm1d):
+            layer = keras.layers.BatchNormalization(epsilon=m.eps)
+            copies.append((layer, m))
+        elif isinstance(m, nn.ReLU):
+            layer = keras.layers.ReLU()
+        elif isinstance(m, nn.Dropout):
+            layer = dropout_cls(m.p)
+        elif isinstance(m, nn.Flatten):
+            continue
+        else:
+            raise TypeError(f"keras_from_torch cannot translate {type(m).__name__}")
+        layers.append(layer)
+    twin = keras.Sequential(layers)
+    for layer, m in copies:
+        tensors = (
+            (m.weight.T, m.bias)
+            if isinstance(m, nn.Linear)
+            else (m.weight, m.bias, m.running_mean, m.running_var)
+        )
+        layer.set_weights([t.detach().cpu().numpy() for t in tensors])
+    return twin

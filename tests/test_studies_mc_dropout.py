@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from dropout_lib.data import DataNotFoundError, fashion_mnist
 from dropout_lib.inference import mc_samples
@@ -261,24 +260,6 @@ def test_time_mc():
     assert set(t) == {"looped", "batched", "speedup"} and t["speedup"] > 0
     with pytest.raises(ValueError, match="repeats"):
         tt.time_mc(model, torch.rand(4, 28, 28), 3, repeats=0)
-
-
-def test_bn_mlp_and_keras_twin_agree_in_eval():
-    pytest.importorskip("keras")
-    import keras
-
-    torch.manual_seed(0)
-    model = tt.build_bn_mlp(n_classes=8, hidden=16, p=0.3)
-    model.train()
-    model(torch.rand(64, 28, 28))  # non-trivial running statistics
-    model.eval()
-    x = torch.rand(5, 28, 28)
-    twin = tt.keras_twin(model, keras.layers.Dropout)
-    ours = model(x).detach().numpy()
-    theirs = np.asarray(twin(x.numpy(), training=False).detach().cpu())
-    assert np.allclose(ours, theirs, atol=1e-5)
-    with pytest.raises(TypeError, match="Conv"):
-        tt.keras_twin(nn.Sequential(nn.Conv2d(1, 1, 3)), keras.layers.Dropout)
 
 
 def test_models_come_back_on_the_cpu_and_predict_moves_inputs():

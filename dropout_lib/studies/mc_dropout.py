@@ -58,7 +58,6 @@ __all__ = [
     "subset_train",
     "curve_over_passes",
     "ensemble_view_grid",
-    "keras_twin",
     "load_split",
     "ood_table",
     "predict",
@@ -656,7 +655,7 @@ def build_bn_mlp(
     """`Flatten -> [Linear -> BatchNorm1d -> ReLU -> Dropout(p)] x 2 -> Linear`.
 
     Uses `torch.nn.Dropout` (the layer most code uses) so the Keras twin
-    (`keras_twin`) can mirror it layer by layer.
+    (`dropout_lib.keras_bridge.keras_from_torch`) can mirror it layer by layer.
     """
     check_probability(p, "p")
     return nn.Sequential(
@@ -671,51 +670,6 @@ def build_bn_mlp(
         nn.Dropout(p),
         nn.Linear(hidden, n_classes),
     )
-
-
-def keras_twin(model: nn.Sequential, dropout_cls: Any) -> Any:
-    """A Keras 3 model that computes what `model` (from `build_bn_mlp`) does.
-
-    Dense kernels are the transposed torch weights; BatchNormalization gets
-    torch's `weight`, `bias`, `running_mean`, `running_var` and `eps`
-    (Keras's default epsilon is 1e-3, torch's 1e-5); each `nn.Dropout(p)`
-    becomes `dropout_cls(p)` (`keras.layers.Dropout` or an always-on
-    subclass). Needs `KERAS_BACKEND=torch` (or another backend) set before
-    Keras is imported.
-    """
-    import keras
-
-    check_module(model)
-    layers: list[Any] = [keras.Input((28, 28)), keras.layers.Flatten()]
-    copies: list[tuple[Any, nn.Module]] = []
-    for m in model:
-        if isinstance(m, nn.Linear):
-            layer = keras.layers.Dense(m.out_features)
-            copies.append((layer, m))
-        elif isinstance(m, nn.BatchNorm1d):
-            layer = keras.layers.BatchNormalization(epsilon=m.eps)
-            copies.append((layer, m))
-        elif isinstance(m, nn.ReLU):
-            layer = keras.layers.ReLU()
-        elif isinstance(m, nn.Dropout):
-            layer = dropout_cls(m.p)
-        elif isinstance(m, nn.Flatten):
-            continue
-        else:
-            raise TypeError(f"keras_twin cannot translate {type(m).__name__}")
-        layers.append(layer)
-    twin = keras.Sequential(layers)
-    for layer, m in copies:
-        if isinstance(m, nn.Linear):
-            w = [m.weight.detach().cpu().numpy().T, m.bias.detach().cpu().numpy()]
-        else:
-            bn: Any = m
-            w = [
-                t.detach().cpu().numpy()
-                for t in (bn.weight, bn.bias, bn.running_mean, bn.running_var)
-            ]
-        layer.set_weights(w)
-    return twin
 
 
 # --------------------------------------------------------------------------
