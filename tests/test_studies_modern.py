@@ -2,6 +2,8 @@
 runs, the character-level language model, and early/late dropout and R-Drop on
 batched MLPs (small, fast versions)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -169,6 +171,15 @@ def test_models_train_independently_and_pair_by_seed():
     assert not np.allclose(late["none"]["val"][:, 2], late["late"]["val"][:, 2])
     rd = schedule_runs(r, ["standard"], [0], data, alpha=1.0, device=CPU)
     assert np.isfinite(rd["standard"]["val"]).all()
+    # measured after every second epoch and after the last
+    r5 = ScheduleRegime(
+        "toy", 48, hidden=8, epochs=5, cutoff=1, batch_size=16, eval_every=2
+    )
+    assert r5.eval_epochs == [2, 4, 5]
+    sparse = schedule_runs(r5, ["none"], [1], data, device=CPU)
+    dense = schedule_runs(replace(r5, eval_every=1), ["none"], [1], data, device=CPU)
+    assert sparse["none"]["val"].shape == (1, 3)
+    assert np.allclose(sparse["none"]["val"], dense["none"]["val"][:, [1, 3, 4]])
 
 
 def test_overfit_regime_opens_the_gap_the_chapter_asserts():

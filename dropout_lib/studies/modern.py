@@ -585,7 +585,8 @@ class ScheduleRegime:
     of width `hidden`, `epochs` epochs of minibatches of `batch_size`, Adam
     at `lr`, target drop probability `p`, and the early/late `cutoff` epoch
     (`dropout_lib.schedules.dropout_schedule`). `n_train_eval` training
-    images are used to measure the training loss after each epoch.
+    images are used to measure the training loss; both losses are measured
+    after every `eval_every`-th epoch and after the last (`eval_epochs`).
     """
 
     name: str
@@ -598,6 +599,15 @@ class ScheduleRegime:
     lr: float = 1e-3
     n_val: int = 2000
     n_train_eval: int = 2000
+    eval_every: int = 1
+
+    @property
+    def eval_epochs(self) -> list[int]:
+        """The epochs (counted from 1) after which the losses are measured."""
+        every = check_int(self.eval_every, "eval_every", 1)
+        return [
+            e for e in range(1, self.epochs + 1) if e % every == 0 or e == self.epochs
+        ]
 
 
 def load_fashion_7x7(
@@ -634,9 +644,10 @@ def schedule_runs(
     (two passes, loss ½(CE₁ + CE₂) + α·symmetric KL, `rdrop.symmetric_kl`);
     with `alpha` = 0, one pass and plain cross-entropy.
 
-    Returns {kind: {"train": (S, E), "val": (S, E)}}: the cross-entropy in
-    eval mode (dropout off) after each epoch on the first
-    `regime.n_train_eval` training images and on the validation images.
+    Returns {kind: {"train": (S, T), "val": (S, T)}}: the cross-entropy in
+    eval mode (dropout off) on the first `regime.n_train_eval` training
+    images and on the validation images, after each of the T epochs of
+    `regime.eval_epochs` (the last column is the final epoch).
     """
     from ..rdrop import symmetric_kl
     from ..schedules import dropout_schedule
@@ -660,8 +671,9 @@ def schedule_runs(
     ).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=regime.lr)
     gens = [torch.Generator().manual_seed(s) for s in seeds]
-    train_curve = torch.empty(n_k * n_s, regime.epochs)
-    val_curve = torch.empty(n_k * n_s, regime.epochs)
+    eval_at = {e - 1: j for j, e in enumerate(regime.eval_epochs)}
+    train_curve = torch.empty(n_k * n_s, len(eval_at))
+    val_curve = torch.empty(n_k * n_s, len(eval_at))
     n = x.shape[0]
     for epoch in range(regime.epochs):
         ps = [
@@ -685,10 +697,12 @@ def schedule_runs(
             opt.zero_grad(set_to_none=True)
             torch.autograd.backward(loss)
             opt.step()
+        if epoch not in eval_at:
+            continue
         model.eval()
         with torch.no_grad():
-            train_curve[:, epoch] = _per_model_ce(model(xe), ye).cpu()
-            val_curve[:, epoch] = _per_model_ce(model(xv), yv).cpu()
+            train_curve[:, eval_at[epoch]] = _per_model_ce(model(xe), ye).cpu()
+            val_curve[:, eval_at[epoch]] = _per_model_ce(model(xv), yv).cpu()
     tr = train_curve.view(n_k, n_s, -1).double().numpy()
     va = val_curve.view(n_k, n_s, -1).double().numpy()
     return {k: {"train": tr[i], "val": va[i]} for i, k in enumerate(kinds)}
