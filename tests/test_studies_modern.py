@@ -229,3 +229,14 @@ def test_detectable_effect_has_the_power_it_says():
         detectable_effect(0.1, 20, power=1.0)
     with pytest.raises(ValueError, match="n"):
         detectable_effect(0.1, 1)
+
+
+def test_rdrop_term_of_the_batch_is_the_sum_of_each_models_term():
+    # schedule_runs adds alpha · M · symmetric_kl over all (M, B) rows, which is
+    # the sum over models of each model's own R-Drop term
+    from dropout_lib.rdrop import symmetric_kl
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(3, 5, 4, generator=g), torch.randn(3, 5, 4, generator=g)
+    per_model = sum(symmetric_kl(a[m], b[m]) for m in range(3))
+    assert torch.allclose(3 * symmetric_kl(a, b), per_model, atol=1e-6)
