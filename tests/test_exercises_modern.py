@@ -9,11 +9,13 @@ from dropout_lib.droppath import drop_path
 from dropout_lib.exercises._checking import CheckFailed
 from dropout_lib.exercises.modern import (
     check_drop_path,
+    check_dropout_schedule,
     check_expected_depth,
     check_gated_attention,
     check_symmetric_kl,
 )
 from dropout_lib.rdrop import symmetric_kl
+from dropout_lib.schedules import dropout_schedule
 
 # ---- DropPath ---------------------------------------------------------------
 
@@ -241,3 +243,87 @@ def test_symmetric_kl_checker_rejects_mutation():
 
     with pytest.raises(CheckFailed, match="modified"):
         check_symmetric_kl(mutating)
+
+
+# ---- early and late dropout schedules -----------------------------------------
+
+
+def sched_reference(kind, epoch, epochs, p, cutoff):
+    if kind == "late":
+        return 0.0 if epoch < cutoff else p
+    if epoch >= cutoff:
+        return 0.0
+    return p if cutoff == 1 else p * (1 - epoch / (cutoff - 1))
+
+
+def sched_off_by_one(kind, epoch, epochs, p, cutoff):  # early still on at the cutoff
+    if kind == "late":
+        return 0.0 if epoch < cutoff else p
+    if epoch > cutoff:
+        return 0.0
+    return p * (1 - epoch / cutoff) if cutoff else p
+
+
+def sched_never_off(kind, epoch, epochs, p, cutoff):  # the early ramp never ends
+    if kind == "late":
+        return 0.0 if epoch < cutoff else p
+    return p if cutoff <= 1 else abs(p * (1 - epoch / (cutoff - 1)))
+
+
+def sched_standard(kind, epoch, epochs, p, cutoff):  # dropout on throughout
+    return p
+
+
+def sched_ramp_by_cutoff(kind, epoch, epochs, p, cutoff):  # linspace(p, 0, c + 1)
+    if kind == "late":
+        return 0.0 if epoch < cutoff else p
+    return p * (1 - epoch / cutoff) if epoch < cutoff else 0.0
+
+
+def sched_keep(kind, epoch, epochs, p, cutoff):  # keep probability
+    return 1.0 - sched_reference(kind, epoch, epochs, p, cutoff)
+
+
+def sched_late_one_late(kind, epoch, epochs, p, cutoff):  # late on from c + 1
+    if kind == "late":
+        return 0.0 if epoch <= cutoff else p
+    return sched_reference(kind, epoch, epochs, p, cutoff)
+
+
+def sched_swapped(kind, epoch, epochs, p, cutoff):  # early and late swapped
+    other = "late" if kind == "early_linear" else "early_linear"
+    return sched_reference(other, epoch, epochs, p, cutoff)
+
+
+def test_schedule_checker_accepts_the_reference():
+    assert check_dropout_schedule(sched_reference) is True
+    assert check_dropout_schedule(dropout_schedule) is True
+
+
+@pytest.mark.parametrize(
+    ("wrong", "match"),
+    [
+        (sched_off_by_one, "off by one at the cutoff"),
+        (sched_never_off, "never turns off"),
+        (sched_standard, "never turns off"),
+        (sched_ramp_by_cutoff, "linspace"),
+        (sched_keep, "DROP probability"),
+        (sched_late_one_late, "late dropout is on from epoch"),
+        (sched_swapped, "never turns off|late dropout is on at the start"),
+    ],
+)
+def test_schedule_checker_rejects_wrong_answers(wrong, match):
+    with pytest.raises(CheckFailed, match=match):
+        check_dropout_schedule(wrong)
+
+
+def test_schedule_checker_reports_errors_and_types():
+    def raises(kind, epoch, epochs, p, cutoff):
+        raise ZeroDivisionError("division by zero")
+
+    with pytest.raises(CheckFailed, match="raised ZeroDivisionError"):
+        check_dropout_schedule(raises)
+    with pytest.raises(CheckFailed, match="expected a float"):
+        check_dropout_schedule(lambda *a: "0.3")
+    with pytest.raises(TypeError, match="callable"):
+        check_dropout_schedule(0.3)

@@ -3,7 +3,8 @@
 * `check_drop_path`: DropPath, one keep/drop coin per sample, scaled by 1/q;
 * `check_gated_attention`: SDPA with its `dropout_p` gated by the mode;
 * `check_expected_depth`: the expected depth under timm's linear rule;
-* `check_symmetric_kl`: R-Drop's symmetric KL term.
+* `check_symmetric_kl`: R-Drop's symmetric KL term;
+* `check_dropout_schedule`: early (linear) and late dropout, epoch by epoch.
 
 Each returns `True` or raises `dropout_lib.exercises._checking.CheckFailed`
 naming the property that failed; no `assert` statements, so the checks hold
@@ -19,11 +20,13 @@ from typing import Any
 import torch
 
 from ..rdrop import symmetric_kl
+from ..schedules import dropout_schedule
 from ..transformer import plain_attention
 from ._checking import call_learner, fail, require, require_callable, within_z
 
 __all__ = [
     "check_drop_path",
+    "check_dropout_schedule",
     "check_expected_depth",
     "check_gated_attention",
     "check_symmetric_kl",
@@ -276,3 +279,104 @@ def check_symmetric_kl(fn: Callable[[torch.Tensor, torch.Tensor], Any]) -> bool:
     same = float(call_learner(fn, a, a.clone(), what="equal inputs", hint=hint))
     require(abs(same) <= 1e-6, f"equal inputs: got {same:.3g}, expected 0", hint)
     return True
+
+
+def check_dropout_schedule(fn: Callable[[str, int, int, float, int], Any]) -> bool:
+    """Check `fn(kind, epoch, epochs, p, cutoff) -> float` for two schedules.
+
+    For kind "early_linear" the drop probability of epoch e (0-based) is
+    p·(1 − e/(c − 1)) for e < c (p when c = 1) and 0 from the cutoff c on
+    (the per-epoch form of `np.linspace(p, 0, c)` followed by zeros); for
+    kind "late" it is 0 for e < c and p from c on. Compares every epoch of
+    every cutoff 0 ≤ c ≤ E for E in 1..7 and p in {0.1, 0.3} with
+    `dropout_lib.schedules.dropout_schedule` (to 1e-9), and names the first
+    mismatch with a hint for the usual mistakes: an off-by-one at the
+    cutoff, an early schedule that never turns off, a ramp that does not
+    reach 0 on the last early epoch, the keep probability instead of the
+    drop probability.
+    """
+    require_callable(fn, "fn", "fn(kind, epoch, epochs, p, cutoff) -> float")
+    probes = (  # the usual mistakes first, each with its own hint
+        (
+            ("early_linear", 9, 10, 0.3, 3),
+            "early dropout never turns off",
+            "return 0 for every epoch >= cutoff",
+        ),
+        (
+            ("late", 0, 10, 0.3, 3),
+            "late dropout is on at the start",
+            "late dropout is 0 before the cutoff (are early and late swapped?)",
+        ),
+    )
+    for args, what, hint in probes:
+        got = _schedule_value(fn, args)
+        want = dropout_schedule(*args)
+        if abs(got - (1.0 - want)) <= 1e-9:
+            what, hint = "keep probability", _KEEP_HINT
+        require(
+            math.isfinite(got) and abs(got - want) <= 1e-9,
+            f"{what}: fn{args} returned {got!r}, expected {want:.6g}",
+            hint,
+        )
+    for kind in ("early_linear", "late"):
+        for p in (0.3, 0.1):
+            for epochs in range(1, 8):
+                for cutoff in range(epochs + 1):
+                    for epoch in range(epochs):
+                        _check_schedule_point(fn, kind, epoch, epochs, p, cutoff)
+    return True
+
+
+_KEEP_HINT = "return the DROP probability p, not the keep probability 1 − p"
+
+
+def _schedule_value(
+    fn: Callable[[str, int, int, float, int], Any],
+    args: tuple[str, int, int, float, int],
+) -> float:
+    """The learner's fn(*args) as a float (a 1-element tensor is accepted)."""
+    what = "kind={!r}, epoch={}, epochs={}, p={}, cutoff={}".format(*args)
+    got = call_learner(fn, *args, what=what)
+    if isinstance(got, torch.Tensor) and got.numel() == 1:
+        got = got.item()
+    if isinstance(got, bool) or not isinstance(got, (int, float)):
+        fail(
+            f"{what}: expected a float, got {type(got).__name__}",
+            "return the drop probability as a Python float",
+        )
+    return float(got)
+
+
+def _check_schedule_point(
+    fn: Callable[[str, int, int, float, int], Any],
+    kind: str,
+    epoch: int,
+    epochs: int,
+    p: float,
+    cutoff: int,
+) -> None:
+    what = f"kind={kind!r}, epoch={epoch}, epochs={epochs}, p={p}, cutoff={cutoff}"
+    got = _schedule_value(fn, (kind, epoch, epochs, p, cutoff))
+    want = dropout_schedule(kind, epoch, epochs, p, cutoff)
+    if math.isfinite(got) and abs(got - want) <= 1e-9:
+        return
+    hint = "compare the epoch with the cutoff: dropout is on for epoch < cutoff"
+    if kind == "late":
+        hint = "late dropout is 0 for epoch < cutoff and p from the cutoff epoch on"
+    if abs(got - (1.0 - want)) <= 1e-9 and p != 0.5:
+        hint = _KEEP_HINT
+    elif kind == "early_linear" and epoch == cutoff:
+        hint = (
+            "off by one at the cutoff: early dropout is already off in epoch "
+            "`cutoff` (use epoch < cutoff, not epoch <= cutoff)"
+        )
+    elif kind == "early_linear" and epoch > cutoff:
+        hint = "early dropout must turn off after the cutoff and stay off"
+    elif kind == "early_linear" and epoch == cutoff - 1 and cutoff > 1:
+        hint = (
+            "the linear ramp is np.linspace(p, 0, cutoff): it reaches 0 on the "
+            "last early epoch cutoff − 1, so divide epoch by cutoff − 1"
+        )
+    elif kind == "late" and epoch == cutoff:
+        hint = "off by one at the cutoff: late dropout is on from epoch `cutoff` on"
+    fail(f"{what}: got {got!r}, expected {want:.6g}", hint)

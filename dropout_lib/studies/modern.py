@@ -8,7 +8,11 @@
 * activation checkpointing replays the mask (`checkpoint_grads`);
 * DropPath against element dropout on a small residual MLP trained on a
   Fashion-MNIST subset small enough to overfit (`ResidualMLP`,
-  `droppath_runs`).
+  `droppath_runs`);
+* early and late dropout (`dropout_lib.schedules`) and R-Drop on many small
+  MLPs trained side by side (`BatchedMLP`, `ScheduleRegime`,
+  `schedule_runs`), in a regime built to underfit and one built to overfit,
+  and the smallest effect such an experiment finds (`detectable_effect`).
 """
 
 from __future__ import annotations
@@ -36,19 +40,24 @@ from ..transformer import (
 from ..validation import check_int, check_probability, check_seed
 
 __all__ = [
+    "BatchedMLP",
     "CHARS",
     "LMRegime",
     "MomentCheck",
     "ResidualMLP",
+    "ScheduleRegime",
     "UngatedAttention",
     "checkpoint_grads",
+    "detectable_effect",
     "droppath_runs",
     "encode",
     "eval_call_spread",
     "lm_grid",
     "lm_run",
+    "load_fashion_7x7",
     "load_small_fashion",
     "moment_check",
+    "schedule_runs",
     "sdpa_mask_readback",
     "stdlib_text",
 ]
@@ -474,3 +483,252 @@ def lm_grid(
         for r in regimes
         for p in ps
     }
+
+
+# --------------------------------------------------------------------------
+# Early and late dropout, and R-Drop: many small MLPs trained side by side
+# --------------------------------------------------------------------------
+
+
+class BatchedMLP(nn.Module):
+    """M independent MLPs d_in → h → h → n_out, evaluated as one batched product.
+
+    Model m computes, for inputs x of shape (M, B, d_in) (or (B, d_in),
+    shared by all models),
+
+        h₁ = D_m(ReLU(x W₁ + b₁)),  h₂ = D_m(ReLU(h₁ W₂ + b₂)),  z = h₂ W₃ + b₃,
+
+    with D_m inverted dropout of the model's own drop probability `p[m]`
+    (a kept unit is divided by 1 − p[m]; nothing is dropped in eval mode).
+    Model m's weights are drawn as `nn.Linear` draws them,
+    U(−1/√fan_in, 1/√fan_in), from a generator seeded with `init_seeds[m]`,
+    so two models with the same seed start from the same weights. Training
+    them with one Adam optimiser on the sum of their losses is the same as
+    training each alone: no parameter is shared and Adam works element-wise.
+    """
+
+    p: torch.Tensor
+
+    def __init__(
+        self, init_seeds: Sequence[int], d_in: int, hidden: int, n_out: int
+    ) -> None:
+        super().__init__()
+        seeds = [check_seed(s, "init_seeds entries") for s in init_seeds]
+        if not seeds:
+            raise ValueError("init_seeds must hold at least one seed")
+        dims = (
+            check_int(d_in, "d_in", 1),
+            check_int(hidden, "hidden", 1),
+            check_int(hidden, "hidden", 1),
+            check_int(n_out, "n_out", 1),
+        )
+        weights: list[list[torch.Tensor]] = [[] for _ in range(6)]
+        for s in seeds:
+            g = torch.Generator().manual_seed(s)
+            for i, (fan_in, fan_out) in enumerate(
+                zip(dims[:-1], dims[1:], strict=True)
+            ):
+                bound = 1.0 / math.sqrt(fan_in)
+                w = (torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * bound
+                b = (torch.rand(1, fan_out, generator=g) * 2 - 1) * bound
+                weights[2 * i].append(w)
+                weights[2 * i + 1].append(b)
+        self.params = nn.ParameterList(nn.Parameter(torch.stack(w)) for w in weights)
+        self.register_buffer("p", torch.zeros(len(seeds)))
+
+    @property
+    def n_models(self) -> int:
+        """The number M of models."""
+        return int(self.p.shape[0])
+
+    def set_p(self, p: Sequence[float] | torch.Tensor) -> None:
+        """Set the M drop probabilities, each in [0, 1)."""
+        pt = torch.as_tensor(p, dtype=torch.float32).flatten()
+        if pt.shape[0] != self.n_models:
+            raise ValueError(f"p must hold {self.n_models} values; got {pt.shape[0]}")
+        if not bool(((pt >= 0) & (pt < 1)).all()):
+            raise ValueError(f"p must lie in [0, 1); got {pt.tolist()}")
+        self.p.copy_(pt.to(self.p.device))
+
+    def _drop(self, h: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return h
+        q = (1.0 - self.p).view(-1, 1, 1)
+        return h * (torch.rand_like(h) < q).to(h.dtype) / q
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w1, b1, w2, b2, w3, b3 = self.params
+        h = self._drop(torch.relu(x @ w1 + b1))
+        h = self._drop(torch.relu(h @ w2 + b2))
+        out_: torch.Tensor = h @ w3 + b3
+        return out_
+
+
+def _per_model_ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each model, (M,), for logits (M, B, C) and labels (B,)
+    or (M, B)."""
+    m, b, c = logits.shape
+    yy = y.expand(m, b) if y.dim() == 1 else y
+    return (
+        F.cross_entropy(logits.reshape(m * b, c), yy.reshape(-1), reduction="none")
+        .view(m, b)
+        .mean(1)
+    )
+
+
+@dataclass(frozen=True)
+class ScheduleRegime:
+    """A training regime for `schedule_runs`: data sizes, width and schedule.
+
+    `n_train` training images (the first ones of a shuffled Fashion-MNIST
+    training set), `n_val` validation images (from the test split), an MLP
+    of width `hidden`, `epochs` epochs of minibatches of `batch_size`, Adam
+    at `lr`, target drop probability `p`, and the early/late `cutoff` epoch
+    (`dropout_lib.schedules.dropout_schedule`). `n_train_eval` training
+    images are used to measure the training loss; both losses are measured
+    after every `eval_every`-th epoch and after the last (`eval_epochs`).
+    """
+
+    name: str
+    n_train: int
+    hidden: int
+    epochs: int
+    cutoff: int
+    p: float = 0.25
+    batch_size: int = 64
+    lr: float = 1e-3
+    n_val: int = 2000
+    n_train_eval: int = 2000
+    eval_every: int = 1
+
+    @property
+    def eval_epochs(self) -> list[int]:
+        """The epochs (counted from 1) after which the losses are measured."""
+        every = check_int(self.eval_every, "eval_every", 1)
+        return [
+            e for e in range(1, self.epochs + 1) if e % every == 0 or e == self.epochs
+        ]
+
+
+def load_fashion_7x7(
+    n_train: int, n_val: int, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Fashion-MNIST averaged over 4 × 4 pixels: 7 × 7 = 49 features in [0, 1].
+
+    Draws `n_train` training and `n_val` test images without replacement
+    (`load_small_fashion` with `seed`), then averages its 14 × 14 images over
+    2 × 2 pixels. Returns (x_train, y_train, x_val, y_val).
+    """
+    x, y, xv, yv = load_small_fashion(n_train, n_val, seed)
+    x = F.avg_pool2d(x.view(-1, 1, 14, 14), 2).flatten(1)
+    xv = F.avg_pool2d(xv.view(-1, 1, 14, 14), 2).flatten(1)
+    return x, y, xv, yv
+
+
+def schedule_runs(
+    regime: ScheduleRegime,
+    kinds: Sequence[str],
+    seeds: Sequence[int],
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    alpha: float = 0.0,
+    device: torch.device | None = None,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Train one MLP per (schedule kind, seed); loss curves per epoch.
+
+    All len(kinds)·len(seeds) models train side by side in one `BatchedMLP`.
+    Seed s fixes a model's initial weights and its batch order (a generator
+    seeded with s draws one permutation of the training set per epoch), so
+    the kinds are paired by seed. In epoch e every model of kind k drops with
+    probability `dropout_schedule(k, e, regime.epochs, regime.p,
+    regime.cutoff)`. With `alpha` > 0 every model is trained with R-Drop
+    (two passes, loss ½(CE₁ + CE₂) + α·symmetric KL, `rdrop.symmetric_kl`);
+    with `alpha` = 0, one pass and plain cross-entropy.
+
+    Returns {kind: {"train": (S, T), "val": (S, T)}}: the cross-entropy in
+    eval mode (dropout off) on the first `regime.n_train_eval` training
+    images and on the validation images, after each of the T epochs of
+    `regime.eval_epochs` (the last column is the final epoch).
+    """
+    from ..rdrop import symmetric_kl
+    from ..schedules import dropout_schedule
+
+    if not kinds:
+        raise ValueError("kinds must name at least one schedule")
+    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or alpha < 0:
+        raise ValueError(f"alpha must be a real number >= 0; got alpha={alpha!r}")
+    seeds = [check_seed(s, "seeds entries") for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    for k in kinds:  # validates the kinds, the regime's epochs, cutoff and p
+        dropout_schedule(k, 0, regime.epochs, regime.p, regime.cutoff)
+    device = device or get_device()
+    x, y, xv, yv = (t.to(device) for t in data)
+    x, y = x[: regime.n_train], y[: regime.n_train]
+    xe, ye = x[: regime.n_train_eval], y[: regime.n_train_eval]
+    n_k, n_s = len(kinds), len(seeds)
+    model = BatchedMLP(
+        list(seeds) * n_k, x.shape[1], regime.hidden, int(max(y.max(), yv.max())) + 1
+    ).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=regime.lr)
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    eval_at = {e - 1: j for j, e in enumerate(regime.eval_epochs)}
+    train_curve = torch.empty(n_k * n_s, len(eval_at))
+    val_curve = torch.empty(n_k * n_s, len(eval_at))
+    n = x.shape[0]
+    for epoch in range(regime.epochs):
+        ps = [
+            dropout_schedule(k, epoch, regime.epochs, regime.p, regime.cutoff)
+            for k in kinds
+        ]
+        model.set_p(torch.tensor(ps).repeat_interleave(n_s))
+        perms = torch.stack([torch.randperm(n, generator=g) for g in gens])
+        perms = perms.to(device).repeat(n_k, 1)
+        model.train()
+        for start in range(0, n, regime.batch_size):
+            idx = perms[:, start : start + regime.batch_size]
+            xb, yb = x[idx], y[idx]
+            logits = model(xb)
+            if alpha > 0:
+                other = model(xb)
+                ce = 0.5 * (_per_model_ce(logits, yb) + _per_model_ce(other, yb))
+                loss = ce.sum() + alpha * model.n_models * symmetric_kl(logits, other)
+            else:
+                loss = _per_model_ce(logits, yb).sum()
+            opt.zero_grad(set_to_none=True)
+            torch.autograd.backward(loss)
+            opt.step()
+        if epoch not in eval_at:
+            continue
+        model.eval()
+        with torch.no_grad():
+            train_curve[:, eval_at[epoch]] = _per_model_ce(model(xe), ye).cpu()
+            val_curve[:, eval_at[epoch]] = _per_model_ce(model(xv), yv).cpu()
+    tr = train_curve.view(n_k, n_s, -1).double().numpy()
+    va = val_curve.view(n_k, n_s, -1).double().numpy()
+    return {k: {"train": tr[i], "val": va[i]} for i, k in enumerate(kinds)}
+
+
+def detectable_effect(sd: float, n: int, power: float = 0.8) -> float:
+    """The smallest true mean difference δ that `paired_diff` finds with `power`.
+
+    Solves `stats.power_paired(δ, sd, n) = power` for δ by bisection, for
+    per-seed differences of standard deviation `sd` over `n` seeds: an
+    experiment of this size supports ("A − B > 0" at 95 %) an effect of δ
+    or more in at least a fraction `power` of runs. Effects below δ can hide
+    in a null result.
+    """
+    from ..stats import power_paired
+
+    n = check_int(n, "n", 2)
+    if not (isinstance(sd, (int, float)) and math.isfinite(sd) and sd > 0):
+        raise ValueError(f"sd must be a positive finite number; got sd={sd!r}")
+    if not (isinstance(power, float) and 0.05 < power < 1.0):
+        raise ValueError(f"power must be a float in (0.05, 1); got power={power!r}")
+    lo, hi = 0.0, 50.0 * sd
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if power_paired(mid, sd, n) < power:
+            lo = mid
+        else:
+            hi = mid
+    return hi
