@@ -52,12 +52,15 @@ class MLP(nn.Sequential):
         hidden = [check_int(h, "hidden widths", 1) for h in hidden]
         rates = _rates(dropout, len(hidden))
         layers: list[nn.Module] = [nn.Flatten()]
+        dropout_at: list[int] = []
         if check_probability(input_dropout, "input_dropout") > 0:
+            dropout_at.append(len(layers))
             layers.append(dropout_layer(input_dropout))
         width = in_features
         for h, rate in zip(hidden, rates, strict=True):
             layers += [nn.Linear(width, h), activation()]
             if rate > 0:
+                dropout_at.append(len(layers))
                 layers.append(dropout_layer(rate))
             width = h
         layers.append(nn.Linear(width, out_features))
@@ -65,6 +68,13 @@ class MLP(nn.Sequential):
             layers.append(nn.Flatten(start_dim=0))
         super().__init__(*layers)
         self.rates = rates
+        self._dropout_at = tuple(dropout_at)
+
+    @property
+    def dropout_layers(self) -> tuple[nn.Module, ...]:
+        """The dropout modules in forward order (input dropout first, if any),
+        so code can reach them by role instead of by position (`model[3]`)."""
+        return tuple(self[i] for i in self._dropout_at)
 
 
 _DROPOUT_KINDS = ("element", "channel", "block")

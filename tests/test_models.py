@@ -126,3 +126,14 @@ def test_parameter_count_formula(in_f, hidden, out_f, p):
     widths = [in_f, *hidden, out_f]
     expected = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:], strict=True))
     assert sum(t.numel() for t in model.parameters()) == expected
+
+
+def test_mlp_dropout_layers_in_forward_order_by_role():
+    m = MLP(6, [5, 4, 3], 2, dropout=[0.1, 0.0, 0.3], input_dropout=0.2)
+    rates = [layer.p for layer in m.dropout_layers]
+    assert rates == [0.2, 0.1, 0.3]
+    assert all(any(layer is child for child in m) for layer in m.dropout_layers)
+    assert MLP(6, [5], 2).dropout_layers == ()
+    # setting a rate through the property changes the model's own layer
+    m.dropout_layers[1].p = 0.0
+    assert [layer.p for layer in m.dropout_layers] == [0.2, 0.0, 0.3]
