@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .validation import check_int, check_module, check_probability
+from .validation import check_int, check_module, check_probability, check_tensor
 
 __all__ = [
     "ClassicDropout",
@@ -44,6 +44,14 @@ def keep_mask(
     a channels-last `x` gets a channels-last mask, so the layers below keep
     the input's layout as `torch.nn.Dropout` does.
     """
+    check_tensor(x, "x")
+    return _keep_mask(x, check_probability(keep_prob, "keep_prob"), generator)
+
+
+def _keep_mask(
+    x: torch.Tensor, keep_prob: float, generator: torch.Generator | None
+) -> torch.Tensor:
+    """`keep_mask` for callers that checked their arguments (the layers)."""
     u = torch.empty_like(x, dtype=torch.float32, memory_format=torch.preserve_format)
     return u.uniform_(generator=generator) < keep_prob
 
@@ -87,7 +95,7 @@ class Dropout(_MaskedDropout):
 
     def _mask(self, x: torch.Tensor, keep: float) -> torch.Tensor:
         """The keep mask, broadcastable to `x`: one coin per element."""
-        return keep_mask(x, keep, self.generator)
+        return _keep_mask(x, keep, self.generator)
 
 
 class ClassicDropout(_MaskedDropout):
@@ -109,7 +117,7 @@ class ClassicDropout(_MaskedDropout):
             )
         if self.p == 0.0:
             return x
-        return torch.where(keep_mask(x, keep, self.generator), x, zero)
+        return torch.where(_keep_mask(x, keep, self.generator), x, zero)
 
 
 def channel_keep_mask(
@@ -123,11 +131,18 @@ def channel_keep_mask(
     Keras's `noise_shape=(N, C, 1, 1)` for channels-first data. Made on
     `x.device`.
     """
-    if x.ndim < 3:
+    if check_tensor(x, "x").ndim < 3:
         raise ValueError(
             "x must have shape (N, C, *spatial) with at least one spatial axis; "
             f"got shape {tuple(x.shape)}"
         )
+    return _channel_keep_mask(x, check_probability(keep_prob, "keep_prob"), generator)
+
+
+def _channel_keep_mask(
+    x: torch.Tensor, keep_prob: float, generator: torch.Generator | None
+) -> torch.Tensor:
+    """`channel_keep_mask` for callers that checked their arguments (Dropout2d)."""
     shape = tuple(x.shape[:2]) + (1,) * (x.ndim - 2)
     return torch.rand(shape, device=x.device, generator=generator) < keep_prob
 
@@ -155,7 +170,7 @@ class Dropout2d(Dropout):
 
     def _mask(self, x: torch.Tensor, keep: float) -> torch.Tensor:
         """One coin per (sample, channel), broadcast over the spatial positions."""
-        return channel_keep_mask(x, keep, self.generator)
+        return _channel_keep_mask(x, keep, self.generator)
 
 
 def block_keep_mask(
@@ -178,10 +193,17 @@ def block_keep_mask(
     makes that exactly q (`keep_prob`) at every position, edges included.
     `b = 1` is element-wise dropout. Made on `x.device`.
     """
-    if x.ndim != 4:
+    if check_tensor(x, "x").ndim != 4:
         raise ValueError(f"x must have shape (N, C, H, W); got shape {tuple(x.shape)}")
     b = check_int(block_size, "block_size", 1)
     q = check_probability(keep_prob, "keep_prob")
+    return _block_keep_mask(x, q, b, generator)
+
+
+def _block_keep_mask(
+    x: torch.Tensor, q: float, b: int, generator: torch.Generator | None
+) -> torch.Tensor:
+    """`block_keep_mask` for callers that checked their arguments (DropBlock)."""
     n, c, h, w = x.shape
     gamma = 1.0 - q ** (1.0 / (b * b))
     shape = (n, c, h + b - 1, w + b - 1)
@@ -231,7 +253,7 @@ class DropBlock(Dropout):
     def _mask(self, x: torch.Tensor, keep: float) -> torch.Tensor:
         """Square blocks of `block_size` dropped together
         (`block_keep_mask`)."""
-        return block_keep_mask(x, keep, self.block_size, self.generator)
+        return _block_keep_mask(x, keep, self.block_size, self.generator)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, block_size={self.block_size}"

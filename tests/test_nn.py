@@ -272,3 +272,25 @@ def test_generator_is_keyword_only(cls):
         cls(0.5, torch.Generator())
     g = torch.Generator()
     assert cls(0.5, generator=g).generator is g
+
+
+@pytest.mark.parametrize("keep_prob", [-0.1, 1.5, float("nan"), "0.5"])
+def test_public_mask_functions_check_keep_prob(keep_prob):
+    from dropout_lib.nn import block_keep_mask, channel_keep_mask, keep_mask
+
+    x = torch.ones(2, 3, 4, 4)
+    for draw in (keep_mask, channel_keep_mask):
+        with pytest.raises((ValueError, TypeError), match="keep_prob"):
+            draw(x, keep_prob)
+    with pytest.raises((ValueError, TypeError), match="keep_prob"):
+        block_keep_mask(x, keep_prob, 2)
+
+
+def test_public_mask_functions_check_x():
+    from dropout_lib.nn import block_keep_mask, channel_keep_mask, keep_mask
+
+    for draw in (keep_mask, channel_keep_mask):
+        with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+            draw([[1.0, 2.0]], 0.5)
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        block_keep_mask([[1.0]], 0.5, 2)
