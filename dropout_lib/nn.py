@@ -58,18 +58,26 @@ def _keep_mask(
 
 class _MaskedDropout(nn.Module):
     """What the element-wise layers share: the drop probability `p`, checked
-    once here, and an optional `generator` for the masks, keyword-only (in
-    `torch.nn.Dropout` the second positional argument is `inplace`)."""
+    once here; `inplace`, second as in `torch.nn.Dropout(p, inplace)`, to
+    overwrite the input instead of allocating the output; and an optional
+    `generator` for the masks, keyword-only."""
 
     def __init__(
-        self, p: float = 0.5, *, generator: torch.Generator | None = None
+        self,
+        p: float = 0.5,
+        inplace: bool = False,
+        *,
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
         self.p = check_probability(p, "p")
+        if not isinstance(inplace, bool):
+            raise TypeError(f"inplace must be True or False; got {inplace!r}")
+        self.inplace = inplace
         self.generator = generator
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}" + (", inplace=True" if self.inplace else "")
 
 
 class Dropout(_MaskedDropout):
@@ -78,9 +86,10 @@ class Dropout(_MaskedDropout):
 
     Gradient: ∂h'ᵢ / ∂hᵢ = mᵢ / (1 − p), which autograd derives from the
     `torch.where` below. `p == 1` outputs exact zeros (and zero gradients),
-    even for infinite inputs. `Dropout(p, generator=g)` draws the masks from
-    `g`; the generator is keyword-only, as `torch.nn.Dropout`'s second
-    positional argument is `inplace`.
+    even for infinite inputs. `Dropout(p, inplace=True)` writes the result
+    into `x` (zeroing the dropped entries, then scaling), as torch's does; as
+    there, autograd refuses it on a leaf that requires grad.
+    `Dropout(p, generator=g)` draws the masks from `g` (keyword-only).
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -89,6 +98,8 @@ class Dropout(_MaskedDropout):
         keep = 1.0 - self.p
         mask = self._mask(x, keep)
         scale = 1.0 / keep if keep > 0 else 0.0
+        if self.inplace:
+            return x.masked_fill_(~mask, 0).mul_(scale)
         return torch.where(
             mask, x * scale, torch.zeros((), dtype=x.dtype, device=x.device)
         )
@@ -103,12 +114,19 @@ class ClassicDropout(_MaskedDropout):
 
     The eval-mode scaling is the "weight scaling inference rule" of Hinton et
     al. (2012), applied to the activations instead of the next layer's weights.
-    The `generator` is keyword-only, as in `Dropout`.
+    `inplace=True` overwrites `x` in both modes; the `generator` is
+    keyword-only, as in `Dropout`.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         keep = 1.0 - self.p
         zero = torch.zeros((), dtype=x.dtype, device=x.device)
+        if self.inplace:
+            if not self.training:
+                return x.mul_(keep) if keep > 0 else x.zero_()
+            if self.p == 0.0:
+                return x
+            return x.masked_fill_(~_keep_mask(x, keep, self.generator), 0)
         if not self.training:
             return (
                 x * keep

@@ -294,3 +294,35 @@ def test_public_mask_functions_check_x():
             draw([[1.0, 2.0]], 0.5)
     with pytest.raises(TypeError, match="x must be a torch.Tensor"):
         block_keep_mask([[1.0]], 0.5, 2)
+
+
+@pytest.mark.parametrize("layer_cls", ["Dropout", "Dropout2d", "ClassicDropout"])
+@pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
+def test_inplace_matches_out_of_place_and_overwrites_x(layer_cls, p):
+    import dropout_lib.nn as dnn
+
+    cls = getattr(dnn, layer_cls)
+    x = torch.randn(4, 3, 5, 5)
+    x[0, 0, 0, 0] = float("inf")
+    for training in (True, False):
+        out_of_place = cls(p, generator=torch.Generator().manual_seed(7))
+        in_place = cls(p, True, generator=torch.Generator().manual_seed(7))
+        out_of_place.train(training)
+        in_place.train(training)
+        expected = out_of_place(x.clone())
+        y = x.clone()
+        got = in_place(y)
+        assert got is y
+        assert torch.equal(got, expected)
+
+
+def test_inplace_argument_and_repr():
+    assert repr(Dropout(0.2)) == "Dropout(p=0.2)"
+    assert repr(Dropout(0.2, True)) == "Dropout(p=0.2, inplace=True)"
+    with pytest.raises(TypeError, match="inplace"):
+        Dropout(0.2, "yes")
+    with pytest.raises(TypeError):
+        Dropout(0.2, True, torch.Generator())  # generator is keyword-only
+    leaf = torch.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place"):
+        Dropout(0.5, inplace=True).train()(leaf)
