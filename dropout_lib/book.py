@@ -34,7 +34,10 @@ def glue_diff(name: str, d: _Interval) -> None:
 
     if not isinstance(name, str):
         raise TypeError(f"name must be a string; got {type(name).__name__}")
-    if not name.isidentifier():
-        raise ValueError(f"name must be an identifier such as 'gain'; got {name!r}")
+    if not name or any(c.isspace() or c in ":`" for c in name):
+        raise ValueError(
+            "name must be a non-empty glue key without spaces, ':' or '`' "
+            f"(the {{glue:text}}`name:format` role splits on ':'); got {name!r}"
+        )
     for suffix, value in (("", d.mean), ("_lo", d.lo), ("_hi", d.hi)):
         glue(name + suffix, float(value), display=False)

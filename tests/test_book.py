@@ -24,10 +24,21 @@ def test_glue_diff_glues_mean_and_interval_as_floats(monkeypatch):
     assert all(type(v) is float for v in glued.values())
 
 
-@pytest.mark.parametrize("name", ["", "has space", "1x"])
+@pytest.mark.parametrize("name", ["", "has space", "a:b", "a`b"])
 def test_glue_diff_rejects_names_the_page_cannot_use(name):
     d = stats.paired_diff(np.arange(5.0), np.zeros(5))
     with pytest.raises(ValueError, match="name"):
         book.glue_diff(name, d)
     with pytest.raises(TypeError, match="name"):
         book.glue_diff(3, d)  # type: ignore[arg-type]
+
+
+def test_glue_diff_accepts_the_keys_chapters_use(monkeypatch):
+    import myst_nb
+
+    glued: list[str] = []
+    monkeypatch.setattr(
+        myst_nb, "glue", lambda name, value, display: glued.append(name)
+    )
+    book.glue_diff("test_0.2_0.5", stats.paired_diff(np.arange(5.0), np.zeros(5)))
+    assert glued == ["test_0.2_0.5", "test_0.2_0.5_lo", "test_0.2_0.5_hi"]
