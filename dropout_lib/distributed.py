@@ -277,15 +277,21 @@ def _checks(rank: int, world_size: int, dev: torch.device) -> dict[str, Any]:
     res["tp_shard_corr"] = mask_correlation(shard[0], shard[1])
     res["tp_repl_equal"] = all(torch.equal(m, repl[0]) for m in repl)
     # a few SGD steps: the tracker pattern (right) and per-rank seeds (wrong)
+    steps = 5
     for tag, wrong in (("right", False), ("wrong", True)):
         w3, keep_y = tp_mlp_train(
-            rank, world_size, per_rank_replicated_seed=wrong, seed=base, device=dev
+            rank,
+            world_size,
+            per_rank_replicated_seed=wrong,
+            steps=steps,
+            seed=base,
+            device=dev,
         )
         ws, ys = _gather(w3, world_size), _gather(keep_y, world_size)
         res[f"tp_{tag}_w3_equal"] = all(torch.equal(w, ws[0]) for w in ws)
         res[f"tp_{tag}_w3_maxdiff"] = float((ws[0] - ws[1]).abs().max())
         res[f"tp_{tag}_repl_equal"] = all(torch.equal(y, ys[0]) for y in ys)
-    res["tp_steps"] = 5
+    res["tp_steps"] = steps
     # (c) world-size invariance of a globally indexed mask
     lo, hi = shard_range(n, rank, world_size)
     parts = _gather(counter_mask(base, lo, hi - lo, p, dev), world_size)

@@ -40,7 +40,15 @@ def test_reference_seeds_pass():
 
 @pytest.mark.parametrize(
     "derive",
-    [lambda b, r: b, lambda b, r: b + r, lambda b, r: int(np.random.randint(1 << 30))],
+    [
+        lambda b, r: b,
+        lambda b, r: b + r,
+        lambda b, r: int(np.random.randint(1 << 30)),
+        lambda b, r: (
+            10 * b + r
+        ),  # collides from rank 10: base 0 rank 10 = base 1 rank 0
+        lambda b, r: 1000 * b + r,  # collides from rank 1000
+    ],
 )
 def test_wrong_seeds_fail(derive):
     with pytest.raises(CheckFailed):

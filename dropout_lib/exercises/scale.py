@@ -3,7 +3,8 @@
 `check_pack_roundtrip(pack, unpack)`: pack(mask) -> uint8 array of ceil(n/8)
 bytes and unpack(packed, shape) -> the same bool mask, for odd sizes too.
 `check_rank_seeds(derive)`: derive(base_seed, rank) -> int gives distinct
-seeds across ranks, depends on the base seed, and is deterministic.
+seeds across ranks, no seed shared between two base seeds over 4096 ranks, and
+is deterministic.
 `check_torch_pack(pack, unpack)`: the same round trip for torch tensors with
 torch bit operations: pack(mask) -> flat uint8 tensor of ceil(n/8) bytes in
 numpy.packbits order (element 8k + j in bit 7 − j of byte k), unpack(packed,
@@ -55,8 +56,17 @@ def check_pack_roundtrip(
     return True
 
 
+#: ranks over which two neighbouring base seeds must not share a rank seed
+_OVERLAP_RANKS = 4096
+
+
 def check_rank_seeds(derive: Callable[[int, int], int]) -> bool:
-    """Check per-rank seeds: distinct over ranks, vary with base, deterministic."""
+    """Check per-rank seeds: distinct over ranks, vary with base, deterministic.
+
+    For bases 0, 1 and 1234 the seeds of ranks 0 … 63 must be distinct and the
+    same on a second call; bases (0, 1) and (1234, 1235) must share no seed over
+    ranks 0 … 4095, which rejects base + rank and base · K + rank for K ≤ 4096.
+    """
     require_callable(derive, "derive", "(base_seed, rank) -> int")
     for base in (0, 1, 1234):
         seeds = [
@@ -73,13 +83,22 @@ def check_rank_seeds(derive: Callable[[int, int], int]) -> bool:
             for r in range(64)
         ]
         require(seeds == again, "derive is not deterministic", "no global RNG")
-    a = {int(call_learner(derive, 0, r, what="derive(0, rank)")) for r in range(8)}
-    b = {int(call_learner(derive, 1, r, what="derive(1, rank)")) for r in range(8)}
-    require(
-        not (a & b),
-        "base seeds 0 and 1 give overlapping rank seeds",
-        "base + rank collides: base 0 rank 1 equals base 1 rank 0",
-    )
+    for base_a, base_b in ((0, 1), (1234, 1235)):
+        a = {
+            int(call_learner(derive, base_a, r, what="derive(base, rank)"))
+            for r in range(_OVERLAP_RANKS)
+        }
+        b = {
+            int(call_learner(derive, base_b, r, what="derive(base, rank)"))
+            for r in range(_OVERLAP_RANKS)
+        }
+        require(
+            not (a & b),
+            f"base seeds {base_a} and {base_b} give overlapping rank seeds "
+            f"(ranks 0 to {_OVERLAP_RANKS - 1})",
+            "base + rank collides (base 0 rank 1 equals base 1 rank 0), and so does "
+            "base * K + rank once rank reaches K: hash the pair (SeedSequence)",
+        )
     return True
 
 
