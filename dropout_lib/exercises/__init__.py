@@ -2,8 +2,9 @@
 
 `check_dropout` (in `.core`) checks a learner's NumPy dropout function; each
 chapter's own checkers live in a module named for the chapter's slug
-(`dropout_lib.exercises.mask_math`, `.expectation`, `.keras`, `.d2l`,
-`.batchnorm`, ...). Everything they share is in `._checking`.
+(`dropout_lib.exercises.overfitting`, `.mask_math`, `.expectation`, `.keras`,
+`.d2l`, `.batchnorm`, `.mc_dropout`, `.modern`, `.scale`, `.practice`).
+Everything they share is in `._checking`.
 
 The contract of every checker: it returns `True` or raises
 `dropout_lib.exercises._checking.CheckFailed`, a subclass of `AssertionError`,
