@@ -3,7 +3,7 @@
 `check_dropout` (in `.core`) checks a learner's NumPy dropout function; each
 chapter's own checkers live in a module named for the chapter's slug
 (`dropout_lib.exercises.overfitting`, `.mask_math`, `.expectation`, `.keras`,
-`.d2l`, `.batchnorm`, `.mc_dropout`, `.modern`, `.scale`, `.practice`).
+`.d2l`, `.batchnorm`, `.mc_dropout`, `.modern`, `.scale`, `.practice`, `.faq`).
 Everything they share is in `._checking`.
 
 The contract of every checker: it returns `True` or raises
