@@ -55,20 +55,12 @@ def author_year_label(entry: Any) -> str:
     return f"{who} {plain(entry.fields.get('year', 'n.d.'))}"
 
 
-class AuthorYearLabelStyle(BaseLabelStyle):
-    """Author-year labels; ``2018a``, ``2018b`` where the same label would repeat."""
-
-    def format_labels(self, sorted_entries: Iterable[Any]) -> Iterator[str]:
-        entries = list(sorted_entries)
-        labels = [author_year_label(e) for e in entries]
-        counts = Counter(labels)
-        seen: Counter[str] = Counter()
-        for label in labels:
-            if counts[label] > 1:
-                seen[label] += 1
-                yield label + "abcdefghijklmnopqrstuvwxyz"[seen[label] - 1]
-            else:
-                yield label
+#: The letter of every entry whose author-year label another entry of the whole
+#: bibliography shares (``{key: "a"}``), set from the bib files at config time.
+#: Each chapter prints its own bibliography of the keys it cites, but Sphinx's
+#: citation labels are global: letters counted per page would give "X 2026a" to
+#: different entries on different pages (a duplicate-label warning).
+GLOBAL_SUFFIX: dict[str, str] = {}
 
 
 class PlainSortingStyle(SortingStyle):
@@ -79,6 +71,37 @@ class PlainSortingStyle(SortingStyle):
         return plain(author).lower(), year, plain(title).lower()
 
 
+def _letters(ordered: list[Any]) -> list[str]:
+    """The suffix of each entry, in the given order: a letter where labels repeat."""
+    labels = [author_year_label(e) for e in ordered]
+    counts = Counter(labels)
+    seen: Counter[str] = Counter()
+    letters = []
+    for label in labels:
+        if counts[label] > 1:
+            seen[label] += 1
+            letters.append("abcdefghijklmnopqrstuvwxyz"[seen[label] - 1])
+        else:
+            letters.append("")
+    return letters
+
+
+def assign_suffixes(entries: Iterable[Any]) -> dict[str, str]:
+    """``{key: letter}`` for entries sharing a label, lettered in sorted order."""
+    ordered = list(PlainSortingStyle().sort(list(entries)))
+    return {e.key: x for e, x in zip(ordered, _letters(ordered), strict=True) if x}
+
+
+class AuthorYearLabelStyle(BaseLabelStyle):
+    """Author-year labels; ``2018a``, ``2018b`` where two entries of the whole
+    bibliography share a label (the same letter on every page)."""
+
+    def format_labels(self, sorted_entries: Iterable[Any]) -> Iterator[str]:
+        entries = list(sorted_entries)
+        for entry, local in zip(entries, _letters(entries), strict=True):
+            yield author_year_label(entry) + GLOBAL_SUFFIX.get(entry.key, local)
+
+
 class AuthorYearStyle(UnsrtStyle):
     """pybtex's unsrt formatting, author-year-title order, author-year labels."""
 
@@ -86,6 +109,19 @@ class AuthorYearStyle(UnsrtStyle):
     default_label_style = AuthorYearLabelStyle
 
 
+def _load_suffixes(app: Any, config: Any) -> None:
+    from pathlib import Path
+
+    from pybtex.database import parse_file
+
+    entries: list[Any] = []
+    for name in config.bibtex_bibfiles:
+        entries += parse_file(str(Path(app.srcdir) / name)).entries.values()
+    GLOBAL_SUFFIX.clear()
+    GLOBAL_SUFFIX.update(assign_suffixes(entries))
+
+
 def setup(app: Any) -> dict[str, Any]:
     register_plugin("pybtex.style.formatting", "authoryear", AuthorYearStyle)
+    app.connect("config-inited", _load_suffixes)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -327,3 +327,19 @@ def test_pdf_follows_the_toc():
     pages = make_pdf.toc_pages(ROOT / "_toc.yml")
     assert pages[0] == "intro" and "bibliography" in pages
     assert all(not p.endswith((".md", ".ipynb")) for p in pages)
+
+
+def test_author_year_letters_are_the_same_on_every_page(monkeypatch):
+    """A page citing only the second of two same-label entries still calls it 'b'."""
+    first = _entry(["{PyTorch contributors}"], "2026", "a first title")
+    second = _entry(["{PyTorch contributors}"], "2026", "b second title")
+    first.key, second.key = "first", "second"
+    monkeypatch.setattr(
+        bib_style, "GLOBAL_SUFFIX", bib_style.assign_suffixes([second, first])
+    )
+    style = bib_style.AuthorYearLabelStyle()
+    assert list(style.format_labels([second])) == ["PyTorch contributors 2026b"]
+    assert list(style.format_labels([first, second])) == [
+        "PyTorch contributors 2026a",
+        "PyTorch contributors 2026b",
+    ]
