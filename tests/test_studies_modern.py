@@ -182,6 +182,29 @@ def test_models_train_independently_and_pair_by_seed():
     assert np.allclose(sparse["none"]["val"], dense["none"]["val"][:, [1, 3, 4]])
 
 
+def test_schedule_runs_sets_the_rate_per_iteration(monkeypatch):
+    # the authors' rule: early_linear ramps over the iterations, not per epoch
+    from dropout_lib.schedules import iteration_schedule
+
+    seen = []
+    original = BatchedMLP.set_p
+
+    def spy(self, p):
+        seen.append(torch.as_tensor(p, dtype=torch.float32).clone())
+        original(self, p)
+
+    monkeypatch.setattr(BatchedMLP, "set_p", spy)
+    r = ScheduleRegime("toy", 48, hidden=4, epochs=3, cutoff=2, batch_size=16)
+    schedule_runs(r, ["early_linear", "late"], [0, 1], _toy_data(), device=CPU)
+    got = torch.stack(seen)  # (iterations, models): 3 epochs of 3 iterations
+    assert got.shape == (9, 4)
+    ramp = iteration_schedule("early_linear", 3, 3, 0.25, 2)
+    late = iteration_schedule("late", 3, 3, 0.25, 2)
+    for m, want in enumerate((ramp, ramp, late, late)):
+        assert np.allclose(got[:, m].numpy(), want, atol=1e-6)
+    assert len(set(np.round(ramp[:6], 6))) == 6  # six distinct rates, not a step
+
+
 def test_overfit_regime_opens_the_gap_the_chapter_asserts():
     # a wide net on 48 random labels memorises them: train loss << val loss
     data = _toy_data()

@@ -638,9 +638,12 @@ def schedule_runs(
     All len(kinds)·len(seeds) models train side by side in one `BatchedMLP`.
     Seed s fixes a model's initial weights and its batch order (a generator
     seeded with s draws one permutation of the training set per epoch), so
-    the kinds are paired by seed. In epoch e every model of kind k drops with
-    probability `dropout_schedule(k, e, regime.epochs, regime.p,
-    regime.cutoff)`. With `alpha` > 0 every model is trained with R-Drop
+    the kinds are paired by seed. At training iteration i (counted over the
+    whole run, ⌈n_train / batch_size⌉ iterations per epoch) every model of
+    kind k drops with probability `iteration_schedule(k, regime.epochs,
+    steps, regime.p, regime.cutoff)[i]`, the authors' per-iteration rule
+    (for early_linear a ramp over the iterations, not a step per epoch).
+    With `alpha` > 0 every model is trained with R-Drop
     (two passes, loss ½(CE₁ + CE₂) + α·symmetric KL, `rdrop.symmetric_kl`);
     with `alpha` = 0, one pass and plain cross-entropy.
 
@@ -650,7 +653,7 @@ def schedule_runs(
     `regime.eval_epochs` (the last column is the final epoch).
     """
     from ..rdrop import symmetric_kl
-    from ..schedules import dropout_schedule
+    from ..schedules import dropout_schedule, iteration_schedule
 
     if not kinds:
         raise ValueError("kinds must name at least one schedule")
@@ -675,16 +678,22 @@ def schedule_runs(
     train_curve = torch.empty(n_k * n_s, len(eval_at))
     val_curve = torch.empty(n_k * n_s, len(eval_at))
     n = x.shape[0]
+    steps = -(-n // regime.batch_size)  # iterations per epoch
+    sched = torch.tensor(
+        np.stack(
+            [
+                iteration_schedule(k, regime.epochs, steps, regime.p, regime.cutoff)
+                for k in kinds
+            ]
+        ),
+        dtype=torch.float32,
+    ).repeat_interleave(n_s, dim=0)  # (M, epochs · steps)
     for epoch in range(regime.epochs):
-        ps = [
-            dropout_schedule(k, epoch, regime.epochs, regime.p, regime.cutoff)
-            for k in kinds
-        ]
-        model.set_p(torch.tensor(ps).repeat_interleave(n_s))
         perms = torch.stack([torch.randperm(n, generator=g) for g in gens])
         perms = perms.to(device).repeat(n_k, 1)
         model.train()
-        for start in range(0, n, regime.batch_size):
+        for i, start in enumerate(range(0, n, regime.batch_size)):
+            model.set_p(sched[:, epoch * steps + i])
             idx = perms[:, start : start + regime.batch_size]
             xb, yb = x[idx], y[idx]
             logits = model(xb)
