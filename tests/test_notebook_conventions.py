@@ -262,3 +262,25 @@ def test_every_glued_name_in_the_text_is_stored(path):
                 stored.add(out.get("metadata", {}).get("scrapbook", {}).get("name"))
     missing = sorted(used - stored)
     assert not missing, f"{path.name}: glued names used but not stored: {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_no_warning_or_error_text_on_the_page(path):
+    """No stored stderr output: a warning printed by a cell shows on the website as a
+    red box with the kernel's temporary path. A cell that demonstrates a warning
+    catches it (warnings.catch_warnings) and prints what it needs. The figures use
+    constrained layout (chapters/matplotlibrc), so tight_layout is never called: it
+    warns that it overrides the layout."""
+    for i, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        assert "tight_layout" not in source(cell), (
+            f"{label(path, i, cell)}: calls tight_layout; the course's figures use "
+            "constrained layout (chapters/matplotlibrc)"
+        )
+        for out in cell.get("outputs", []):
+            text = out.get("text", "")
+            text = "".join(text) if isinstance(text, list) else text
+            assert not (
+                out.get("output_type") == "stream" and out.get("name") == "stderr"
+            ), f"{label(path, i, cell)}: stores stderr output: {text[:120]!r}"
