@@ -239,8 +239,8 @@ def nll_from_probs(probs: Any, y: Any, *, eps: float = 1e-12) -> float:
     return float(-torch.log(picked.clamp_min(eps)).mean())
 
 
-#: Deprecated alias of `nll_from_probs` (kept for one release; chapter 7 and
-#: its study use it). torch's `nll_loss` takes log-probabilities instead.
+#: Deprecated alias of `nll_from_probs`, kept for one release (no chapter uses it).
+#: torch's `nll_loss` takes log-probabilities instead.
 nll = nll_from_probs
 
 

@@ -38,7 +38,7 @@ from ..uncertainty import (
     entropy,
     expected_calibration_error,
     mc_samples_batched,
-    nll,
+    nll_from_probs,
 )
 from ..validation import check_int, check_module, check_probability, check_tensor
 
@@ -417,7 +417,7 @@ def score_table(
         for pr in preds:
             p = pr.probs(method)
             rows["acc"].append(float((p.argmax(dim=1) == y).double().mean()))
-            rows["nll"].append(nll(p, y))
+            rows["nll"].append(nll_from_probs(p, y))
             rows["brier"].append(brier_score(p, y))
             rows["ece"].append(expected_calibration_error(p, y, n_bins))
         out[method] = {k: np.array(v) for k, v in rows.items()}
@@ -473,7 +473,7 @@ def curve_over_passes(
                 raise ValueError(f"only {len(pr.mc)} passes stored; asked for {t}")
             p = pr.probs("mc", t)
             acc[i, k] = float((p.argmax(dim=1) == y).double().mean())
-            loss[i, k] = nll(p, y)
+            loss[i, k] = nll_from_probs(p, y)
     return {"acc": acc, "nll": loss}
 
 
