@@ -8,7 +8,6 @@ from dropout_lib.exercises._checking import CheckFailed
 from dropout_lib.exercises.d2l import check_constant_loss, check_dropout_layer
 from dropout_lib.studies.d2l import dropout_layer
 from dropout_lib.studies.d2l_pitfalls import (
-    assert_checked_dropout,
     cpu_mask_dropout,
     fixed_key_dropout,
     randn_mask_dropout,
@@ -104,6 +103,20 @@ def _cpu_mask_moved(X, p):  # a CPU mask copied to X's device at every call
         return X if p == 0 else torch.zeros_like(X)
     mask = (torch.rand(X.shape) > p).to(X.device)
     return mask.to(X.dtype) * X / (1 - p)
+
+
+# d2l's guard, a bare `assert` that `python -O` removes (a wrong answer). Compiled
+# here rather than written as a function of this module: pytest rewrites the asserts
+# of test modules into checks that survive -O, and the point is that this one doesn't.
+_D2L_EXHIBIT = """
+def assert_checked_dropout(X, p):
+    assert 0 <= p <= 1, "p must be in [0, 1]"
+    mask = (torch.rand(X.shape, device=X.device, dtype=X.dtype) > p).to(X.dtype)
+    return mask * X / (1.0 - p)
+"""
+_namespace: dict = {"torch": torch}
+exec(compile(_D2L_EXHIBIT, "<d2l exhibit>", "exec"), _namespace)
+assert_checked_dropout = _namespace["assert_checked_dropout"]
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,9 @@ fix. Do not use the flawed functions in models.
   other device.
 * `FlaggedNet` decides whether to drop from its own `is_training`
   attribute, which `model.eval()` does not know about.
-* `assert_checked_dropout` validates `p` with `assert`, which Python
-  removes when run with `-O`.
+* (d2l's `assert`-guarded argument check is not here: library code never
+  decides with `assert`. Chapter 5 defines that exhibit inside the snippet
+  it runs under `python` and `python -O`, using `run_python` below.)
 * `FunctionalDropoutMLP` calls `F.dropout` in `forward`; without
   `training=self.training` it keeps dropping after `model.eval()`
   (PyTorch issue 26338).
@@ -50,7 +51,6 @@ __all__ = [
     "FlaggedNet",
     "FunctionalDropoutMLP",
     "LayerBehaviour",
-    "assert_checked_dropout",
     "cpu_mask_dropout",
     "dropout2d_on_unbatched",
     "fixed_key_dropout",
@@ -77,27 +77,6 @@ def cpu_mask_dropout(X: torch.Tensor, p: float) -> torch.Tensor:
     if p == 1.0:
         return torch.zeros_like(X)
     mask = (torch.rand(X.shape) > p).float()  # the bug: no device=X.device
-    return mask * X / (1.0 - p)
-
-
-def assert_checked_dropout(X: torch.Tensor, p: float) -> torch.Tensor:
-    """PITFALL: inverted dropout that checks `0 <= p <= 1` with a bare `assert`.
-
-    Under `python -O` the `assert` statement is compiled away, so a wrong
-    `p` goes through: for `p < 0` every draw u ≥ 0 > p is kept and
-    the output is X / (1 − p), silently shrunk; for `p > 1` every entry
-    is dropped. The fix raises `ValueError` (see
-    `dropout_lib.validation.check_probability`), which no flag removes.
-    """
-    # DELIBERATE EXHIBIT, not validation: this bare `assert` reproduces d2l's, and
-    # chapter 5 shows it vanishing under `python -O`. Do not "fix" or remove it;
-    # library code validates with `check_probability` (raises ValueError).
-    assert 0 <= p <= 1, "p must be in [0, 1]"  # the exhibit itself
-    if p == 0:
-        return X
-    if p == 1:
-        return torch.zeros_like(X)
-    mask = (torch.rand(X.shape, device=X.device, dtype=X.dtype) > p).to(X.dtype)
     return mask * X / (1.0 - p)
 
 
